@@ -1,0 +1,1 @@
+"""Adapters at the edge: DynamoDB, quote providers, Stripe, SendGrid, EventBridge, Step Functions."""

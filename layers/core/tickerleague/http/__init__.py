@@ -1,0 +1,1 @@
+"""HTTP foundation: resolver factory, error envelope, principal, cursors, validation."""

@@ -1,0 +1,297 @@
+"""The resolver factory: declarative routes with an access guard, body/query models, the envelope on every error.
+
+A handler module does:
+
+    api = Api()
+
+    @api.route("POST", "/v1/auth/signup", access=Access.PUBLIC, body=SignupRequest, responses={201: AuthResult})
+    def signup(request: Request) -> Reply:
+        return Reply(201, auth_service.signup(...))
+
+`signup` is then the Lambda entry point named in template.yaml (`Handler: auth.signup`), and `signup.spec` describes
+the route for the OpenAPI generator and the route <-> handler consistency test.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from tickerleague.config import settings
+from tickerleague.errors import (
+    BadRequest,
+    DomainError,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
+from tickerleague.http.envelope import JSON, error_body, error_response
+from tickerleague.http.principal import Access, Principal, principal_from_authorizer
+from tickerleague.http.validation import QueryModel, parse_json, parse_model
+
+logger = logging.getLogger("tickerleague.http")
+
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains; preload",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str  # API Gateway form: /v1/contests/{contestId}
+    name: str  # the handler's function name
+    access: Access
+    summary: str
+    body: type[BaseModel] | None
+    body_required: bool
+    query: type[BaseModel] | None
+    responses: dict[int, type[BaseModel] | None]
+    errors: tuple[str, ...]  # contract codes this route may answer, for the OpenAPI document
+    tags: tuple[str, ...]
+
+
+@dataclass
+class Request:
+    event: dict[str, Any]
+    principal: Principal | None
+    path: dict[str, str]
+    body: Any
+    query: Any
+    request_id: str
+    source_ip: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise Unauthenticated()
+        return self.principal
+
+
+@dataclass
+class Reply:
+    status: int
+    body: BaseModel | dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Endpoint = Callable[[Request], Reply]
+
+
+def _lower_headers(event: dict[str, Any]) -> dict[str, str]:
+    return {str(key).lower(): str(value) for key, value in (event.get("headers") or {}).items()}
+
+
+def _request_id(event: dict[str, Any]) -> str:
+    return str((event.get("requestContext") or {}).get("requestId") or "unknown")
+
+
+def _source_ip(event: dict[str, Any]) -> str:
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "0.0.0.0")  # noqa: S104 - a placeholder value, not a bind address
+
+
+def _raw_body(event: dict[str, Any]) -> bytes:
+    body = event.get("body")
+    if body is None:
+        return b""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except ValueError as exc:
+            raise BadRequest("The body is not valid base64.") from exc
+    return str(body).encode("utf-8", errors="surrogatepass")
+
+
+def _is_json_content_type(headers: dict[str, str]) -> bool:
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type == JSON or (content_type.startswith("application/") and content_type.endswith("+json"))
+
+
+def _serialize(body: BaseModel | dict[str, Any] | None) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, BaseModel):
+        return body.model_dump_json(by_alias=True)
+    return json.dumps(body, separators=(",", ":"), default=str)
+
+
+class RouteHandler:
+    """A Lambda entry point bound to one route of an `Api` (the module's resolver answers unknown paths with 404)."""
+
+    def __init__(self, api: Api, spec: RouteSpec, endpoint: Endpoint) -> None:
+        self.api = api
+        self.spec = spec
+        self.endpoint = endpoint
+        self.__name__ = spec.name
+        self.__doc__ = endpoint.__doc__
+
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return self.api.handle(event, context)
+
+
+class Api:
+    def __init__(self) -> None:
+        self.specs: list[RouteSpec] = []
+        self._endpoints: dict[tuple[str, str], Endpoint] = {}
+        self._resolver: Any = None
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        access: Access,
+        summary: str,
+        responses: dict[int, type[BaseModel] | None],
+        body: type[BaseModel] | None = None,
+        body_required: bool = True,
+        query: type[BaseModel] | None = None,
+        errors: tuple[str, ...] = (),
+        tags: tuple[str, ...] = (),
+    ) -> Callable[[Endpoint], RouteHandler]:
+        def register(endpoint: Endpoint) -> RouteHandler:
+            spec = RouteSpec(
+                method=method.upper(), path=path, name=endpoint.__name__, access=access, summary=summary,
+                body=body, body_required=body_required, query=query, responses=responses, errors=errors, tags=tags,
+            )
+            self.specs.append(spec)
+            self._endpoints[(spec.method, spec.path)] = endpoint
+            self._resolver = None
+            return RouteHandler(self, spec, endpoint)
+
+        return register
+
+    # ------------------------------------------------------------------ dispatch
+    def _build_resolver(self) -> Any:
+        from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+
+        resolver = APIGatewayRestResolver()
+        for spec in self.specs:
+            rule = spec.path.replace("{", "<").replace("}", ">")
+            resolver.route(rule, spec.method)(self._bind(resolver, spec))
+
+        @resolver.not_found
+        def _not_found(_: Exception) -> Response[str]:
+            raise NotFound("No route matches this method and path.")
+
+        return resolver
+
+    def _bind(self, resolver: Any, spec: RouteSpec) -> Callable[..., Any]:
+        def run(**path_params: str) -> Any:
+            from aws_lambda_powertools.event_handler import Response
+
+            event: dict[str, Any] = resolver.current_event.raw_event
+            reply = self._run(spec, event, path_params)
+            return Response(
+                status_code=reply.status,
+                content_type=JSON if reply.body is not None else None,
+                body=_serialize(reply.body),
+                headers=reply.headers,
+            )
+
+        return run
+
+    def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        request_id = _request_id(event)
+        try:
+            if self._resolver is None:
+                self._resolver = self._build_resolver()
+            response: dict[str, Any] = self._resolver.resolve(event, context)
+        except DomainError as error:
+            response = self._error(error, request_id)
+        except Exception:
+            logger.exception("unhandled error", extra={"requestId": request_id})
+            body = error_body("INTERNAL", "Something went wrong on our side.", request_id)
+            response = {"statusCode": 500, "headers": {"Content-Type": JSON}, "body": json.dumps(body)}
+        return self._finish(response, event, request_id)
+
+    @staticmethod
+    def _error(error: DomainError, request_id: str) -> dict[str, Any]:
+        status, headers, body = error_response(error, request_id)
+        return {"statusCode": status, "headers": {"Content-Type": JSON, **headers}, "body": body}
+
+    @staticmethod
+    def _finish(response: dict[str, Any], event: dict[str, Any], request_id: str) -> dict[str, Any]:
+        headers: dict[str, str] = dict(response.get("headers") or {})
+        headers.update(SECURITY_HEADERS)
+        headers["X-Request-Id"] = request_id
+        origin = _lower_headers(event).get("origin")
+        if origin and origin in settings().cors_allow_origins:
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Vary"] = "Origin"
+            headers["Access-Control-Expose-Headers"] = "X-Request-Id, Retry-After"
+        response["headers"] = headers
+        response.pop("multiValueHeaders", None)
+        response.setdefault("isBase64Encoded", False)
+        return response
+
+    # ------------------------------------------------------------------ one request
+    def _run(self, spec: RouteSpec, event: dict[str, Any], path_params: dict[str, str]) -> Reply:
+        headers = _lower_headers(event)
+        principal = self._principal(spec, event, headers)
+        body = self._body(spec, event, headers)
+        query = self._query(spec, event)
+        request = Request(
+            event=event, principal=principal, path=path_params, body=body, query=query,
+            request_id=_request_id(event), source_ip=_source_ip(event), headers=headers,
+        )
+        return self._endpoints[(spec.method, spec.path)](request)
+
+    @staticmethod
+    def _principal(spec: RouteSpec, event: dict[str, Any], headers: dict[str, str]) -> Principal | None:
+        if spec.access is Access.PUBLIC:
+            return None
+        if spec.access is Access.OPTIONAL:
+            authorization = headers.get("authorization")
+            if not authorization:
+                return None
+            from tickerleague.services.principals import principal_from_bearer
+
+            return principal_from_bearer(authorization)
+        principal = principal_from_authorizer(event)
+        if principal is None:
+            raise Unauthenticated()
+        if spec.access is Access.ADMIN and not principal.is_admin:
+            raise Forbidden("Only administrators may do this.")
+        return principal
+
+    @staticmethod
+    def _body(spec: RouteSpec, event: dict[str, Any], headers: dict[str, str]) -> Any:
+        raw = _raw_body(event)
+        if len(raw) > settings().max_body_bytes:
+            raise PayloadTooLarge(f"The body is larger than {settings().max_body_bytes} bytes.")
+        if spec.body is None:
+            if raw.strip():
+                raise BadRequest("This route takes no body.")
+            return None
+        if not raw.strip():
+            if spec.body_required:
+                raise BadRequest("A JSON body is required.")
+            return parse_model(spec.body, {})
+        if not _is_json_content_type(headers):
+            raise UnsupportedMediaType("Send the body as application/json.")
+        return parse_model(spec.body, parse_json(raw))
+
+    @staticmethod
+    def _query(spec: RouteSpec, event: dict[str, Any]) -> Any:
+        if spec.query is None:
+            return None
+        params = event.get("queryStringParameters") or {}
+        return parse_model(spec.query, dict(params))
+
+
+__all__ = ["Access", "Api", "QueryModel", "Reply", "Request", "RouteHandler", "RouteSpec"]

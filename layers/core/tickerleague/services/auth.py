@@ -1,0 +1,196 @@
+"""Sign-up, login, refresh-token rotation with reuse detection, logout, and the current user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from tickerleague.adapters import passwords
+from tickerleague.adapters.dynamodb import throttle
+from tickerleague.adapters.dynamodb import users as users_repo
+from tickerleague.adapters.dynamodb.users import EmailMarker, SessionItem, UserItem
+from tickerleague.adapters.tokens import (
+    TokenInvalid,
+    issue_access_token,
+    issue_refresh_token,
+    verify_refresh_token,
+)
+from tickerleague.clock import iso
+from tickerleague.config import settings
+from tickerleague.domain import users as rules
+from tickerleague.errors import (
+    AccountSuspended,
+    Conflict,
+    InvalidCredentials,
+    NotFound,
+    TokenReused,
+    TooManyAttempts,
+    Unauthenticated,
+    ValidationFailed,
+)
+from tickerleague.ids import new_ulid
+from tickerleague.services import audit
+from tickerleague.services.audit import RequestOrigin
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: str
+    email: str
+    display_name: str
+    role: str
+    status: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    user: UserView
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def user_view(user: UserItem) -> UserView:
+    return UserView(id=user.user_id, email=user.email, display_name=user.display_name, role=user.role,
+                    status=user.status, created_at=user.created_at)
+
+
+def _tokens(user: UserItem, session_id: str, generation: int, now: datetime) -> AuthResult:
+    access_token, lifetime = issue_access_token(user.user_id, user.role, session_id, now)
+    refresh_token = issue_refresh_token(user.user_id, session_id, generation, now)
+    return AuthResult(user=user_view(user), access_token=access_token, refresh_token=refresh_token,
+                      expires_in=lifetime)
+
+
+def _new_session(user_id: str, now: datetime) -> SessionItem:
+    created = int(now.timestamp())
+    return SessionItem.new(user_id, new_ulid(), created, created + settings().refresh_token_seconds)
+
+
+# ---------------------------------------------------------------------------- sign-up
+def signup(email: str, password: str, display_name: str, now: datetime, role: str = "user") -> AuthResult:
+    normalized = rules.normalize_email(email)
+    name = rules.clean_display_name(display_name)
+    problems = {
+        field: problem
+        for field, problem in (
+            ("email", rules.email_problem(normalized)),
+            ("password", rules.password_problem(password, normalized)),
+            ("displayName", rules.display_name_problem(name)),
+        )
+        if problem
+    }
+    if problems:
+        raise ValidationFailed(problems)
+    user_id = new_ulid()
+    stamp = iso(now)
+    user = UserItem.new(user_id=user_id, email=normalized, display_name=name, role=role, status="active",
+                        password_hash=passwords.hash_password(password), created_at=stamp, updated_at=stamp,
+                        sessions_valid_after=0)
+    session = _new_session(user_id, now)
+    try:
+        users_repo.create_user(user, EmailMarker.new(normalized, user_id), session)
+    except users_repo.EmailTaken:
+        raise Conflict("An account with this email already exists.", code="EMAIL_TAKEN") from None
+    return _tokens(user, session.session_id, 0, now)
+
+
+# ---------------------------------------------------------------------------- login
+def _window(now: datetime) -> tuple[int, int]:
+    length = settings().login_window_seconds
+    start = int(now.timestamp()) // length * length
+    return start, start + length
+
+
+def _refuse_if_throttled(normalized_email: str, source_ip: str, now: datetime) -> None:
+    start, end = _window(now)
+    config = settings()
+    over_email = throttle.failures_in_window("email", normalized_email, start) >= config.login_max_failures_per_email
+    over_ip = throttle.failures_in_window("ip", source_ip, start) >= config.login_max_failures_per_ip
+    if over_email or over_ip:
+        raise TooManyAttempts(max(1, end - int(now.timestamp())),
+                              "Too many failed sign-in attempts; try again later.")
+
+
+def _record_failure(normalized_email: str, user_id: str | None, origin: RequestOrigin, source_ip: str,
+                    now: datetime) -> None:
+    start, end = _window(now)
+    throttle.record_failure("email", normalized_email, start, end + 3600)
+    throttle.record_failure("ip", source_ip, start, end + 3600)
+    audit.record(actor_id=user_id or "anonymous", action="auth.login_failed", target_type="user",
+                 target_id=user_id or f"email:{normalized_email}", origin=origin)
+
+
+def login(email: str, password: str, source_ip: str, origin: RequestOrigin, now: datetime) -> AuthResult:
+    normalized = rules.normalize_email(email)
+    _refuse_if_throttled(normalized, source_ip, now)
+    user_id = users_repo.user_id_for_email(normalized)
+    user = users_repo.get_user(user_id, consistent=True) if user_id else None
+    if user is None:
+        passwords.verify_password(passwords.dummy_hash(), password)  # same cost as a wrong password
+        _record_failure(normalized, None, origin, source_ip, now)
+        raise InvalidCredentials()
+    if not passwords.verify_password(user.password_hash, password):
+        _record_failure(normalized, user.user_id, origin, source_ip, now)
+        raise InvalidCredentials()
+    if user.status == "suspended":
+        raise AccountSuspended()
+    if passwords.needs_rehash(user.password_hash):
+        users_repo.update_password_hash(user.user_id, passwords.hash_password(password), iso(now))
+    session = _new_session(user.user_id, now)
+    users_repo.put_session(session)
+    return _tokens(user, session.session_id, 0, now)
+
+
+# ---------------------------------------------------------------------------- refresh and logout
+def refresh(refresh_token: str, origin: RequestOrigin, now: datetime) -> AuthResult:
+    """Rotate: the presented token must carry the session's current generation. An older generation means the
+    token was stolen or replayed: the whole session is revoked, so its newest token dies too (TOKEN_REUSED)."""
+    try:
+        claims = verify_refresh_token(refresh_token)
+    except TokenInvalid:
+        raise Unauthenticated("The refresh token is not valid.") from None
+    session = users_repo.get_session(claims.user_id, claims.session_id)
+    user = users_repo.get_user(claims.user_id, consistent=True)
+    if session is None or user is None:
+        raise Unauthenticated("The refresh token is not valid.")
+    if claims.generation < session.generation:
+        _revoke_for_reuse(session, origin)
+        raise TokenReused()
+    if session.revoked or claims.generation > session.generation:
+        raise Unauthenticated("This session has ended; sign in again.")
+    if user.status == "suspended":
+        raise AccountSuspended()
+    if session.created_at_epoch < user.sessions_valid_after:
+        raise Unauthenticated("This session has ended; sign in again.")
+    expires_at = int(now.timestamp()) + settings().refresh_token_seconds
+    if not users_repo.rotate_session(session, claims.generation, iso(now), expires_at):
+        # Another request rotated (or revoked) this generation a moment ago: the same token was used twice.
+        _revoke_for_reuse(session, origin)
+        raise TokenReused()
+    return _tokens(user, session.session_id, claims.generation + 1, now)
+
+
+def _revoke_for_reuse(session: SessionItem, origin: RequestOrigin) -> None:
+    users_repo.revoke_session(session.user_id, session.session_id, "refresh token reused")
+    audit.record(actor_id=session.user_id, action="auth.refresh_token_reused", target_type="session",
+                 target_id=session.session_id, origin=origin)
+
+
+def logout(user_id: str, refresh_token: str) -> None:
+    """Ends the session of `refresh_token`, which must be the caller's. Idempotent."""
+    try:
+        claims = verify_refresh_token(refresh_token)
+    except TokenInvalid:
+        raise Unauthenticated("The refresh token is not valid.") from None
+    if claims.user_id != user_id:
+        raise Unauthenticated("The refresh token is not valid.")
+    users_repo.revoke_session(user_id, claims.session_id, "logout")
+
+
+def me(user_id: str) -> UserView:
+    user = users_repo.get_user(user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user_view(user)

@@ -1,0 +1,65 @@
+"""Shared fixtures. Environment defaults are set before any project module reads its settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+TEST_SIGNING_KEYS = json.dumps({"current": "test1", "test1": "t" * 48, "old0": "o" * 48})
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "JWT_SIGNING_KEYS": TEST_SIGNING_KEYS,
+        "TABLE_NAME": "tickerleague-test",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "tickerleague",
+        "POWERTOOLS_METRICS_NAMESPACE": "TickerLeague",
+        "QUOTES_PROVIDER": "simulated",
+        "MARKET_CALENDAR": "24x7",
+        "ARGON2_TIME_COST": "1",  # fast hashing in tests; production parameters are tested separately
+        "ARGON2_MEMORY_KIB": "8192",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+def _reset_settings() -> None:
+    from tickerleague.config import settings
+
+    settings.cache_clear()
+
+
+@pytest.fixture
+def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A moto DynamoDB table built from template.yaml; yields its name. Fast, but no concurrency oracle."""
+    from moto import mock_aws
+
+    from tests.support.table import create_table
+
+    name = f"tl-unit-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("TABLE_NAME", name)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    _reset_settings()
+    with mock_aws():
+        import boto3
+
+        from tickerleague.adapters.dynamodb.base import bind_table
+        from tickerleague.adapters.dynamodb.entries import _client
+
+        _client.cache_clear()
+        create_table(boto3.client("dynamodb", region_name="us-east-1"), name)
+        bind_table()
+        yield name
+        _client.cache_clear()
+    _reset_settings()
