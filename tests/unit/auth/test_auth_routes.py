@@ -283,3 +283,24 @@ def test_audit_records_login_failure_and_refresh_reuse() -> None:
     assert actions == ["auth.login_failed", "auth.refresh_token_reused"]
     dumped = json.dumps([item.attribute_values for item in AuditItem.gsi2.query("AUDIT#ALL")], default=str)
     assert PASSWORD not in dumped and first.body["refreshToken"] not in dumped
+
+
+def test_logs_are_json_with_request_id_and_carry_no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from tickerleague.http.logs import logger
+
+    stream = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+    event = api_event("POST", "/v1/auth/signup",
+                      body={"email": "log@example.com", "password": PASSWORD, "displayName": "Log"})
+    answer = call(auth.signup, event)
+    refreshed = refresh(answer.body["refreshToken"])
+    output = stream.getvalue()
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    access_lines = [line for line in lines if line.get("message") == "request"]
+    assert access_lines and access_lines[0]["requestId"] == event["requestContext"]["requestId"]
+    assert access_lines[0]["status"] == 201
+    for secret in (PASSWORD, answer.body["accessToken"], answer.body["refreshToken"],
+                   refreshed.body["refreshToken"]):
+        assert secret not in output

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,10 +34,9 @@ from tickerleague.errors import (
     UnsupportedMediaType,
 )
 from tickerleague.http.envelope import JSON, error_body, error_response
+from tickerleague.http.logs import logger
 from tickerleague.http.principal import Access, Principal, principal_from_authorizer
 from tickerleague.http.validation import QueryModel, parse_json, parse_model
-
-logger = logging.getLogger("tickerleague.http")
 
 SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains; preload",
@@ -207,6 +206,8 @@ class Api:
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         request_id = _request_id(event)
+        started = time.perf_counter()
+        logger.append_keys(requestId=request_id)
         try:
             if self._resolver is None:
                 self._resolver = self._build_resolver()
@@ -214,10 +215,17 @@ class Api:
         except DomainError as error:
             response = self._error(error, request_id)
         except Exception:
-            logger.exception("unhandled error", extra={"requestId": request_id})
+            logger.exception("unhandled error")
             body = error_body("INTERNAL", "Something went wrong on our side.", request_id)
             response = {"statusCode": 500, "headers": {"Content-Type": JSON}, "body": json.dumps(body)}
-        return self._finish(response, event, request_id)
+        finished = self._finish(response, event, request_id)
+        # One access line per request: never bodies, headers or tokens (they may hold passwords and secrets).
+        logger.info("request", extra={
+            "method": event.get("httpMethod"), "resource": event.get("resource"), "status": finished["statusCode"],
+            "userId": ((event.get("requestContext") or {}).get("authorizer") or {}).get("userId"),
+            "durationMs": round((time.perf_counter() - started) * 1000, 1),
+        })
+        return finished
 
     @staticmethod
     def _error(error: DomainError, request_id: str) -> dict[str, Any]:
