@@ -23,8 +23,8 @@ def _check_dynamodb() -> str:
 def check() -> HealthStatus:
     started = time.perf_counter()
     checks = {"dynamodb": _check_dynamodb()}
-    status = "ok" if all(value == "ok" for value in checks.values()) else "degraded"
+    healthy = all(value == "ok" for value in checks.values())
     return HealthStatus(
-        status=status, version=settings().version, checks=checks,
+        status="ok" if healthy else "degraded", version=settings().version, checks=checks,
         durationMs=round((time.perf_counter() - started) * 1000),
     )

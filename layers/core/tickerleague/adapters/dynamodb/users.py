@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -29,9 +31,9 @@ class UserItem(BaseItem):
         return f"USER#{user_id}", "PROFILE"
 
     @classmethod
-    def new(cls, **attributes: object) -> UserItem:
-        pk, sk = cls.key(str(attributes["user_id"]))
-        return cls(pk, sk, **attributes)
+    def new(cls, user_id: str, **attributes: Any) -> UserItem:
+        pk, sk = cls.key(user_id)
+        return cls(pk, sk, user_id=user_id, **attributes)
 
 
 class EmailMarker(BaseItem):
