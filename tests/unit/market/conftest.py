@@ -1,0 +1,12 @@
+"""Fixtures of the market-data tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.market.support import FakeMonotonic
+
+
+@pytest.fixture
+def monotonic() -> FakeMonotonic:
+    return FakeMonotonic()
