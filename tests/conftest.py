@@ -63,3 +63,48 @@ def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield name
         _client.cache_clear()
     _reset_settings()
+
+
+@pytest.fixture(scope="session")
+def ddb_local() -> Iterator[str]:
+    """DynamoDB Local (-inMemory) for the whole session, started on first use; yields its endpoint URL.
+
+    Set TEST_DYNAMODB_ENDPOINT to reuse one that is already running (faster when iterating locally).
+    """
+    reuse = os.environ.get("TEST_DYNAMODB_ENDPOINT")
+    if reuse:
+        yield reuse
+        return
+    from infra.local.harness import dynamodb_local_for_tests
+
+    handle = dynamodb_local_for_tests()
+    try:
+        yield handle.endpoint
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def ddb_table(ddb_local: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A uniquely named table from template.yaml on DynamoDB Local; TABLE_NAME and the endpoint env are set."""
+    import boto3
+
+    from infra.local.dynamodb_local import ensure_table
+    from infra.local.template import load_template
+    from tests.support.table import TEMPLATE, table_kwargs
+
+    name = f"tl-it-{uuid.uuid4().hex[:8]}"
+    client = boto3.client("dynamodb", endpoint_url=ddb_local, region_name="us-east-1")
+    ensure_table(client, table_kwargs(name), load_template(TEMPLATE, parameters_file=None).table_ttl_attribute())
+    monkeypatch.setenv("TABLE_NAME", name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", ddb_local)
+    _reset_settings()
+    from tickerleague.adapters.dynamodb.base import bind_table
+    from tickerleague.adapters.dynamodb.entries import _client
+
+    _client.cache_clear()
+    bind_table()
+    yield name
+    _client.cache_clear()
+    client.delete_table(TableName=name)
+    _reset_settings()

