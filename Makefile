@@ -1,15 +1,18 @@
 PYTHON ?= .venv/bin/python
 
-.PHONY: data data-calendar data-symbols
+.PHONY: data data-calendar data-symbols data-passwords
 
 # Regenerate the committed data files of the layer (tickerleague/data/). Add further generators as prerequisites.
-data: data-calendar data-symbols
+data: data-calendar data-symbols data-passwords
 
 data-calendar:  ## NYSE sessions 2020-2035 from exchange-calendars -> tickerleague/data/xnys_sessions.json
 	$(PYTHON) -m infra.build.gen_calendar
 
 data-symbols:  ## S&P 500 + NASDAQ 100 + Dow from pytickersymbols -> tickerleague/data/symbols.json
 	$(PYTHON) -m infra.build.gen_symbols
+
+data-passwords:  ## common passwords (zxcvbn's list, 10+ characters) -> tickerleague/data/common-passwords.txt
+	$(PYTHON) -m infra.build.gen_common_passwords
 
 # ---------------------------------------------------------------- local stack
 # `make dev` works from a fresh clone: the app venv (Python from .python-version) and DynamoDB Local's jar
