@@ -1,0 +1,164 @@
+"""Joining a contest and reading one's portfolio.
+
+A join costs one consistent BatchGetItem (contest, the caller's entry, the caller's profile) and, for a new entry,
+ONE transaction: the entry put (`attribute_not_exists`), the contest's `entry_count + 1` (only while joinable and
+below `max_entries`) and the entry-id marker. Capacity is therefore exact under any concurrency: the count and the
+entry are written together or not at all.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from tickerleague.adapters.dynamodb import contests as repo
+from tickerleague.adapters.dynamodb import entries as entries_table
+from tickerleague.adapters.dynamodb.contests import ContestItem
+from tickerleague.adapters.dynamodb.entries import Entry
+from tickerleague.adapters.dynamodb.users import UserItem
+from tickerleague.clock import iso, iso_ms, utcnow
+from tickerleague.domain.contests import Contest, ContestStatus
+from tickerleague.domain.money import ZERO, to_cash
+from tickerleague.domain.portfolio import Portfolio
+from tickerleague.errors import Conflict, NotFound
+from tickerleague.http.principal import Principal
+from tickerleague.ids import is_ulid, new_ulid
+
+DEFAULT_DISPLAY_NAME = "Player"
+
+
+@dataclass(frozen=True)
+class JoinAnswer:
+    entry: Entry
+    created: bool  # False: the caller had already joined, this is that entry
+
+
+def _not_joinable(contest: Contest) -> Conflict:
+    return Conflict(f"This contest is {contest.status.value} and cannot be joined.", code="CONTEST_NOT_JOINABLE",
+                    details={"status": contest.status.value})
+
+
+def _full() -> Conflict:
+    return Conflict("This contest is full.", code="CONTEST_FULL")
+
+
+def _check_access(contest: Contest, principal: Principal, invite_code: str | None) -> None:
+    """404 for what the caller may not see: drafts (non-admins), private contests without the right code."""
+    if principal.is_admin:
+        return
+    if contest.status is ContestStatus.DRAFT:
+        raise NotFound("No such contest.")
+    if contest.is_private:
+        expected = contest.invite_code or ""
+        if not invite_code or not expected or not hmac.compare_digest(invite_code.encode(), expected.encode()):
+            raise NotFound("No such contest.")
+
+
+def _check_joinable(contest: Contest) -> None:
+    if not contest.is_joinable:
+        raise _not_joinable(contest)
+    if contest.definition.entry_fee is not None:
+        # Paid entries need the payments flow (202 + PaymentIntent), which is not built yet.
+        raise Conflict("Paid contests cannot be joined yet.", code="CONTEST_NOT_JOINABLE")
+    if contest.is_full:
+        raise _full()
+
+
+def join_contest(principal: Principal, contest_id: str, invite_code: str | None, *,
+                 now: datetime | None = None) -> JoinAnswer:
+    """The caller's entry: new (created=True) or the one they already have (never a second one)."""
+    if not is_ulid(contest_id):
+        raise NotFound("No such contest.")
+    contest_key = ContestItem.key(contest_id)
+    entry_key = entries_table.entry_key(contest_id, principal.user_id)
+    user_key = UserItem.key(principal.user_id)
+    found = repo.batch_get([
+        {"PK": contest_key[0], "SK": contest_key[1]}, entry_key, {"PK": user_key[0], "SK": user_key[1]},
+    ])
+    raw_contest = found.get(repo.raw_key(contest_key))
+    if raw_contest is None:
+        raise NotFound("No such contest.")
+    raw_entry = found.get(repo.raw_key(entry_key))
+    if raw_entry is not None:
+        return JoinAnswer(entries_table.entry_from_item(entries_table.from_attribute_map(raw_entry)), created=False)
+    contest = repo.contest_from_raw(raw_contest)
+    _check_access(contest, principal, invite_code)
+    _check_joinable(contest)
+
+    raw_user = found.get(repo.raw_key(user_key))
+    display_name = UserItem.from_raw_data(raw_user).display_name if raw_user is not None else DEFAULT_DISPLAY_NAME
+    entry = Entry(
+        entry_id=new_ulid(), contest_id=contest_id, user_id=principal.user_id, display_name=display_name,
+        status="active", joined_at=iso_ms(now or utcnow()), portfolio=Portfolio.fresh(contest.definition.starting_cash),
+    )
+    marker = {**entries_table.entry_id_marker_key(entry.entry_id), "type": "entryId", "contestId": contest_id,
+              "userId": principal.user_id}
+    result = repo.join_transaction(contest_id, entries_table.entry_to_item(entry), marker)
+    if result.outcome == "joined":
+        return JoinAnswer(entry, created=True)
+    if result.outcome == "duplicate":
+        # A concurrent join of the same user won: answer with that entry.
+        existing = (entries_table.entry_from_item(result.existing_entry) if result.existing_entry
+                    else entries_table.get_entry(contest_id, principal.user_id))
+        if existing is not None:
+            return JoinAnswer(existing, created=False)
+    if result.outcome == "full":
+        raise _full()
+    if result.outcome == "not_joinable":
+        current = repo.get(contest_id, consistent=True)
+        raise _not_joinable(current or contest)
+    raise NotFound("No such contest.")
+
+
+# ---------------------------------------------------------------------------------------------------- portfolio
+@dataclass(frozen=True)
+class PositionValue:
+    symbol: str
+    quantity: Decimal
+    avg_cost: Decimal
+    last_price: Decimal
+    market_value: Decimal
+    unrealized_pnl: Decimal
+    realized_pnl: Decimal
+
+
+@dataclass(frozen=True)
+class PortfolioValue:
+    contest_id: str
+    cash: Decimal
+    positions: list[PositionValue]
+    total_value: Decimal
+    return_pct: Decimal
+    as_of: str
+
+
+def value_at_cost(entry: Entry, now: datetime) -> PortfolioValue:
+    """A stand-in valuation with positions at their average cost (exact for a portfolio without positions).
+
+    TODO(lead): replace with `tickerleague.services.portfolio.value_portfolio(entry, now)` (trading) once it exists;
+    `portfolio_of` is the only caller."""
+    portfolio: Portfolio = entry.portfolio
+    positions = []
+    for symbol, position in sorted(portfolio.positions.items()):
+        if position.quantity == ZERO:
+            continue
+        avg_cost = position.cost_basis / position.quantity
+        positions.append(PositionValue(
+            symbol=symbol, quantity=position.quantity, avg_cost=avg_cost, last_price=avg_cost,
+            market_value=to_cash(position.cost_basis), unrealized_pnl=ZERO, realized_pnl=position.realized_pnl,
+        ))
+    total = to_cash(portfolio.cash + sum((item.market_value for item in positions), ZERO))
+    start = portfolio.starting_cash
+    return_pct = (total - start) * 100 / start if start else ZERO
+    return PortfolioValue(contest_id=entry.contest_id, cash=portfolio.cash, positions=positions, total_value=total,
+                          return_pct=return_pct, as_of=iso(now))
+
+
+def portfolio_of(principal: Principal, contest_id: str, *, now: datetime | None = None) -> PortfolioValue:
+    """The caller's portfolio in a contest; NotFound when they have not joined it."""
+    entry = entries_table.get_entry(contest_id, principal.user_id) if is_ulid(contest_id) else None
+    if entry is None:
+        raise NotFound("You have not joined this contest.")
+    return value_at_cost(entry, now or utcnow())
