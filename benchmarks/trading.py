@@ -1,0 +1,268 @@
+"""Trading routes: DynamoDB round trips per route, and order placements per second on one entry.
+
+    .venv/bin/python -m benchmarks.trading                               # starts its own DynamoDB Local
+    .venv/bin/python -m benchmarks.trading --endpoint http://127.0.0.1:8000 --orders 300
+
+1. Round trips: every trading handler runs in-process with a synthetic API Gateway event; DynamoDB calls are
+   counted with botocore `before-call` hooks on every session (boto3's and PynamoDB's), as in
+   benchmarks/contest_roundtrips.py. The design's budget: placing a market order <= 3, the portfolio <= 2.
+2. Throughput on ONE entry, one thread, against DynamoDB Local, in the same run:
+   - the route: `POST /v1/contests/{id}/orders` (market buy, clientOrderId), handler and all;
+   - the service call alone (no HTTP parsing);
+   - a bare TransactWriteItems of the same three items (entry update with its version condition, order put,
+     clientOrderId marker put), prepared before the clock starts: the floor of what one placement can cost.
+   The three series run interleaved (one of each per round), so they share the machine's load and the JVM's
+   warm-up. The ratio to the bare transaction is reported (goal >= 0.7). Times depend on the machine; they are
+   measured, never asserted.
+Exit status 1 when a round-trip budget is broken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGETS = {"POST /v1/contests/{id}/orders (market, fresh quote)": 3, "GET /v1/contests/{id}/portfolio": 2}
+
+
+def _environment(endpoint: str) -> None:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_REGION", "us-east-1")
+    os.environ.setdefault("JWT_SIGNING_KEYS", json.dumps({"current": "b1", "b1": "b" * 48}))
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    os.environ["QUOTES_PROVIDER"] = "simulated"
+    os.environ["MARKET_CALENDAR"] = "24x7"
+    os.environ["TABLE_NAME"] = f"tl-bench-trading-{uuid.uuid4().hex[:8]}"
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+
+
+def _create_table() -> None:
+    from tickerleague.adapters.dynamodb.entries import client
+
+    from tests.support.table import create_table
+
+    create_table(client(), os.environ["TABLE_NAME"])
+
+
+def _world() -> Any:
+    from tickerleague.clock import utcnow
+
+    from tests.unit.trading.helpers import make_world
+
+    return replace(make_world(), now=utcnow())
+
+
+def _event(method: str, template: str, contest_id: str, caller: Any, order_id: str | None = None,
+           **kwargs: Any) -> dict[str, Any]:
+    from tests.support.events import api_event
+
+    params = {"contestId": contest_id, **({"orderId": order_id} if order_id else {})}
+    path = template.replace("{contestId}", contest_id).replace("{orderId}", order_id or "")
+    return api_event(method, path, resource=template, path_params=params, caller=caller, **kwargs)
+
+
+def round_trips(counter: Any) -> list[tuple[str, Counter[str]]]:
+    from tickerleague.clock import utcnow
+    from tickerleague.services import portfolio as portfolio_service
+
+    from functions import entries, orders
+    from tests.support.events import Caller, call
+
+    world = _world()
+    contest = world.contest()
+    world.join(contest, "bench-player")
+    world.quote("AAPL", "187.43")
+    world.quote("MSFT", "401.17")
+    player = Caller("bench-player")
+    cid = contest.contest_id
+    rows: list[tuple[str, Counter[str]]] = []
+    orders_path, order_path = "/v1/contests/{contestId}/orders", "/v1/contests/{contestId}/orders/{orderId}"
+
+    def measure(label: str, handler: Callable[..., Any], event: dict[str, Any], expect: int) -> dict[str, Any]:
+        with counter.measure() as counted:
+            answer = call(handler, event)
+        if answer.status != expect:
+            raise SystemExit(f"{label}: expected {expect}, got {answer.status} {answer.body}")
+        rows.append((label, counted))
+        return answer.body if isinstance(answer.body, dict) else {}
+
+    buy = {"symbol": "AAPL", "side": "buy", "quantity": "1", "type": "market"}
+    measure("POST /v1/contests/{id}/orders (first buy of a symbol)", orders.place,
+            _event("POST", orders_path, cid, player, body=buy), 201)
+    measure("POST /v1/contests/{id}/orders (market, fresh quote)", orders.place,
+            _event("POST", orders_path, cid, player, body={**buy, "clientOrderId": "bench-1"}), 201)
+    measure("POST /v1/contests/{id}/orders (same clientOrderId again)", orders.place,
+            _event("POST", orders_path, cid, player, body={**buy, "clientOrderId": "bench-1"}), 200)
+    measure("POST /v1/contests/{id}/orders (market sell)", orders.place,
+            _event("POST", orders_path, cid, player, body={**buy, "side": "sell"}), 201)
+    opened = measure("POST /v1/contests/{id}/orders (limit, opens and reserves)", orders.place,
+                     _event("POST", orders_path, cid, player,
+                            body={**buy, "type": "limit", "limitPrice": "1.00", "timeInForce": "gtc"}), 201)
+    measure("POST /v1/contests/{id}/orders (refused: insufficient shares)", orders.place,
+            _event("POST", orders_path, cid, player, body={**buy, "side": "sell", "quantity": "1000"}), 422)
+    measure("GET /v1/contests/{id}/orders", orders.list_orders, _event("GET", orders_path, cid, player), 200)
+    measure("GET /v1/contests/{id}/orders/{orderId}", orders.get,
+            _event("GET", order_path, cid, player, order_id=opened["id"]), 200)
+    measure("DELETE /v1/contests/{id}/orders/{orderId}", orders.cancel,
+            _event("DELETE", order_path, cid, player, order_id=opened["id"]), 200)
+    measure("POST /v1/contests/{id}/orders (second symbol)", orders.place,
+            _event("POST", orders_path, cid, player, body={**buy, "symbol": "MSFT"}), 201)
+    measure("GET /v1/contests/{id}/portfolio", entries.portfolio,
+            _event("GET", "/v1/contests/{contestId}/portfolio", cid, player), 200)
+    with counter.measure() as counted:
+        portfolio_service.get_portfolio(_principal("bench-player"), cid, utcnow())
+    rows.append(("services.portfolio.get_portfolio (what the route will call)", counted))
+    return rows
+
+
+def _principal(user_id: str) -> Any:
+    from tickerleague.http.principal import Principal
+
+    return Principal(user_id=user_id, role="user", session_id="bench")
+
+
+def _bare_transactions(world: Any, contest: Any, user_id: str, count: int) -> list[list[dict[str, Any]]]:
+    """The same three items a market buy with a clientOrderId writes, for `count` consecutive buys."""
+    from tickerleague.adapters.dynamodb import orders as orders_table
+    from tickerleague.domain.trading import OrderRequest, decide_placement
+    from tickerleague.ids import new_ulid
+    from tickerleague.services.orders import _new_order
+
+    entry = world.entry(contest, user_id)
+    quote = world.provider.quotes["AAPL"]
+    payloads = []
+    for _ in range(count):
+        request = OrderRequest("AAPL", "buy", Decimal(1), "market", client_order_id=uuid.uuid4().hex)
+        placement = decide_placement(request, contest.rules, entry.portfolio, quote_price=quote.price,
+                                     trades_by_day=entry.trades_by_day or {}, session_day=world.now.date(),
+                                     prices={})
+        order = _new_order(entry, request, status=placement.status, quote=quote, fill=placement.fill, now=world.now,
+                           calendar=world.ports.calendar, order_id=new_ulid())
+        change = orders_table.PortfolioChange(entry, placement.portfolio, trades_by_day=placement.trades_by_day)
+        payloads.append([orders_table._entry_update(change, world.now), orders_table._order_put(order, new=True),
+                         orders_table._marker_put(order)])
+        entry = replace(entry, portfolio=placement.portfolio, version=entry.version + 1,
+                        trades_by_day=placement.trades_by_day)
+    return payloads
+
+
+def throughput(count: int) -> list[tuple[str, float]]:
+    from tickerleague.adapters.dynamodb.entries import client
+    from tickerleague.clock import utcnow
+    from tickerleague.domain.trading import OrderRequest
+    from tickerleague.services.orders import default_ports, place_order
+
+    from functions import orders
+    from tests.support.events import Caller, call
+
+    world = _world()
+    contest = world.contest(starting_cash="10000000.00")
+    for user in ("route", "service", "bare"):
+        world.join(contest, user)
+    world.quote("AAPL", "10.00")
+    caller = Caller("route")
+
+    def route(index: int) -> None:
+        body = {"symbol": "AAPL", "side": "buy", "quantity": "1", "type": "market", "clientOrderId": f"r{index}"}
+        answer = call(orders.place, _event("POST", "/v1/contests/{contestId}/orders", contest.contest_id, caller,
+                                           body=body))
+        assert answer.status == 201, answer.body
+
+    ports = default_ports()
+    service_principal = _principal("service")
+
+    def service(index: int) -> None:
+        request = OrderRequest("AAPL", "buy", Decimal(1), "market", client_order_id=f"s{index}")
+        place_order(service_principal, contest.contest_id, request, utcnow(), ports)
+
+    for warm in range(3):  # warm clients, caches and imports
+        route(-1 - warm)
+        service(-1 - warm)
+    payloads = _bare_transactions(world, contest, "bare", count)
+    dynamodb = client()
+
+    steps: list[tuple[str, Callable[[int], Any]]] = [
+        ("POST /v1/contests/{id}/orders (handler)", route),
+        ("services.orders.place_order (no HTTP)", service),
+        ("bare TransactWriteItems, same 3 items",
+         lambda index: dynamodb.transact_write_items(TransactItems=payloads[index],
+                                                     ClientRequestToken=uuid.uuid4().hex)),
+    ]
+    spent = [0.0] * len(steps)
+    for index in range(count):  # interleaved, so every series sees the same machine and the same warm JVM
+        for position, (_, step) in enumerate(steps):
+            started = time.perf_counter()
+            step(index)
+            spent[position] += time.perf_counter() - started
+    rates = [(label, count / seconds) for (label, _), seconds in zip(steps, spent, strict=True)]
+    return rates
+
+
+def rates_table(rates: list[tuple[str, float]]) -> str:
+    bare = rates[-1][1]
+    lines = ["| one entry, one thread, DynamoDB Local | placements/s | vs bare transaction |", "|---|---:|---:|"]
+    for label, rate in rates:
+        lines.append(f"| {label} | {rate:.1f} | {rate / bare:.2f} |")
+    return "\n".join(lines)
+
+
+def trips_table(rows: list[tuple[str, Counter[str]]]) -> str:
+    lines = ["| trading route | DynamoDB round trips | operations |", "|---|---:|---|"]
+    for label, counted in rows:
+        operations = ", ".join(f"{name} x{count}" if count > 1 else name for name, count in sorted(counted.items()))
+        lines.append(f"| {label} | {sum(counted.values())} | {operations or '-'} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--endpoint", help="a running DynamoDB Local; default: start one")
+    parser.add_argument("--orders", type=int, default=200, help="placements per throughput series")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    instance = None
+    endpoint = args.endpoint
+    if endpoint is None:
+        from infra.local.dynamodb_local import free_port, start_dynamodb_local
+
+        instance = start_dynamodb_local(free_port())
+        endpoint = instance.endpoint
+    try:
+        _environment(endpoint)
+        from benchmarks.contest_roundtrips import CallCounter, install
+
+        counter = CallCounter()
+        install(counter)
+        _create_table()
+        trips = round_trips(counter)
+        rates = throughput(args.orders)
+    finally:
+        if instance is not None:
+            instance.stop()
+    out(trips_table(trips))
+    out("")
+    out(rates_table(rates))
+    broken = [label for label, budget in BUDGETS.items() if sum(dict(trips)[label].values()) > budget]
+    if broken:
+        out(f"\nover budget: {', '.join(broken)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,458 @@
+"""Placing, cancelling and reading orders; filling and closing open ones (used by matching and contest end).
+
+Every change of a portfolio is one transaction (`adapters.dynamodb.orders.commit`) conditioned on the entry version
+that was read: optimistic concurrency. A lost race comes back with the entry's fresh value, the decision is taken
+again on it (the rules may now refuse), and the commit is retried, a bounded number of times with jitter.
+
+Placing an order costs two round trips when the quote is fresh: one BatchGetItem (contest, entry, latest quote,
+clientOrderId marker) and one TransactWriteItems. A buy under a maxPositionPct rule reads the other positions'
+quotes (one more), and the first buy of a symbol by an entry adds it to the active-symbols set (one more, at most
+once per symbol per container every few minutes).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from tickerleague.adapters.dynamodb.entries import Entry
+from tickerleague.adapters.dynamodb.orders import CommitResult, Outcome, PlacementSnapshot, PortfolioChange
+from tickerleague.clock import iso
+from tickerleague.config import settings
+from tickerleague.domain.contests import Contest, ContestStatus, visible_to
+from tickerleague.domain.market_calendar import TradingCalendar
+from tickerleague.domain.money import ZERO
+from tickerleague.domain.quotes import Quote, QuoteProviderError, is_stale
+from tickerleague.domain.symbols import SymbolUniverse
+from tickerleague.domain.trading import (
+    Fill,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    closed_order,
+    decide_placement,
+    expiry_of,
+    fill_open_order,
+    filled_order,
+    release,
+    validate_for_rules,
+    validate_request,
+)
+from tickerleague.errors import Conflict, DomainError, NotFound, RuleViolation, ServiceUnavailable
+from tickerleague.http.principal import Principal
+from tickerleague.ids import is_ulid, new_ulid
+
+logger = logging.getLogger("tickerleague.orders")
+
+# A lost race is retried while both limits allow: enough for dozens of simultaneous orders on one entry, well
+# inside the API function's 10 s timeout.
+MAX_COMMIT_ATTEMPTS = 100
+MAX_COMMIT_SECONDS = 8.0
+ACTIVE_SYMBOL_CACHE_SECONDS = 300
+
+
+# ---------------------------------------------------------------------------------------------------- ports
+class OrderStore(Protocol):
+    """What the order use cases need from storage (`adapters.dynamodb.orders` implements it)."""
+
+    def load_placement(self, contest_id: str, user_id: str, symbol: str | None,
+                       client_order_id: str | None) -> PlacementSnapshot: ...
+
+    def get_entry(self, contest_id: str, user_id: str) -> Entry | None: ...
+
+    def get_order(self, contest_id: str, user_id: str, order_id: str) -> Order | None: ...
+
+    def load_order(self, contest_id: str, user_id: str, order_id: str) -> tuple[Order | None, Entry | None]: ...
+
+    def latest_quotes(self, symbols: Sequence[str]) -> dict[str, Quote]: ...
+
+    def commit(self, change: PortfolioChange, order: Order, *, new_order: bool, now: datetime) -> CommitResult: ...
+
+    def add_active_symbols(self, symbols: Sequence[str]) -> None: ...
+
+    def list_orders(self, contest_id: str, user_id: str, *, status: str | None, limit: int,
+                    start: dict[str, str] | None) -> tuple[list[Order], dict[str, str] | None]: ...
+
+
+QuoteSource = Callable[[str, datetime], Quote]  # services.market.current_quote(symbol, now)
+
+
+def _current_quote(symbol: str, now: datetime) -> Quote:
+    from tickerleague.services import market
+
+    return market.current_quote(symbol, now, purpose="order")
+
+
+@dataclass(frozen=True)
+class TradingPorts:
+    store: OrderStore
+    quotes: QuoteSource
+    calendar: TradingCalendar
+    universe: SymbolUniverse
+    sleep: Callable[[float], None] = time.sleep
+    max_quote_age: timedelta = field(default_factory=lambda: timedelta(seconds=settings().quote_max_age_seconds))
+    serialize_entry_writes: bool = True  # see `entry_lock`
+
+
+# ---------------------------------------------------------------------------------------------------- entry locks
+_ENTRY_LOCKS = tuple(threading.RLock() for _ in range(256))
+
+
+@contextmanager
+def entry_lock(contest_id: str, user_id: str, *, enabled: bool = True) -> Iterator[None]:
+    """Serialise this process's own read-decide-commit cycles on one entry. A Lambda container serves one request
+    at a time, so there it changes nothing; where one process serves many requests at once (the local gateway's
+    threads), it turns what would be lost races, each costing a wasted transaction, into a short wait.
+    Correctness never depends on it: the version condition of the transaction does that, across processes."""
+    if not enabled:
+        yield
+        return
+    with _ENTRY_LOCKS[hash((contest_id, user_id)) % len(_ENTRY_LOCKS)]:
+        yield
+
+
+def default_ports() -> TradingPorts:
+    from tickerleague.adapters.dynamodb import orders as orders_table
+    from tickerleague.domain.market_calendar import calendar_from_config
+
+    return TradingPorts(
+        store=orders_table, quotes=_current_quote, calendar=calendar_from_config(settings().market_calendar),
+        universe=SymbolUniverse.default(),
+    )
+
+
+def _backoff(ports: TradingPorts, attempt: int) -> None:
+    ports.sleep(min(1.0, 0.004 * 2**attempt) * random.random())  # noqa: S311 - jitter, not a secret
+
+
+def _attempts() -> Iterator[int]:
+    """Attempt numbers until the attempt or time budget runs out."""
+    deadline = time.monotonic() + MAX_COMMIT_SECONDS
+    for attempt in range(MAX_COMMIT_ATTEMPTS):
+        if attempt and time.monotonic() > deadline:
+            return
+        yield attempt
+
+
+def _too_busy() -> ServiceUnavailable:
+    return ServiceUnavailable("This portfolio is changing too fast right now; try again.",
+                              headers={"Retry-After": "1"})
+
+
+# ---------------------------------------------------------------------------------------------------- placing
+@dataclass(frozen=True)
+class PlaceResult:
+    order: Order
+    created: bool  # False: the clientOrderId was seen before and this is the original order
+
+
+def _not_joined(contest: Contest, principal: Principal) -> DomainError:
+    if visible_to(contest, is_admin=principal.is_admin, is_entrant=False):
+        return RuleViolation("You have not joined this contest.", code="NOT_JOINED")
+    return NotFound("No such contest.")
+
+
+def _require_tradable(contest: Contest, request: OrderRequest, now: datetime, calendar: TradingCalendar) -> None:
+    """The contest is active (and not past its end), the quantity suits its rules, the market is open."""
+    if contest.status is not ContestStatus.ACTIVE or now >= contest.ends_at:
+        raise RuleViolation(f"The contest is {contest.status.value}; orders are taken only while it is active.",
+                            code="CONTEST_NOT_ACTIVE", details={"status": contest.status.value})
+    validate_for_rules(request, contest.rules)
+    if not calendar.is_open(now):
+        raise RuleViolation("The market is closed.", code="MARKET_CLOSED",
+                            details={"nextOpen": iso(calendar.next_open(now))})
+
+
+def _require_symbol(contest: Contest, request: OrderRequest, universe: SymbolUniverse) -> str:
+    known = universe.get(request.symbol)
+    if known is None:
+        raise RuleViolation(f"{request.symbol} is not a symbol we know.", code="UNKNOWN_SYMBOL",
+                            details={"symbol": request.symbol})
+    allowed = contest.rules.allowed_symbols
+    if allowed is not None and known.symbol not in allowed:
+        raise RuleViolation(f"{known.symbol} may not be traded in this contest.", code="SYMBOL_NOT_ALLOWED",
+                            details={"symbol": known.symbol})
+    return known.symbol
+
+
+def _quote_stale(symbol: str) -> RuleViolation:
+    return RuleViolation(f"There is no current price for {symbol}; try again shortly.", code="QUOTE_STALE",
+                         details={"symbol": symbol})
+
+
+def fresh_quote(stored: Quote | None, symbol: str, now: datetime, ports: TradingPorts) -> Quote:
+    """The stored latest quote if it is fresh, else one fetched now. A provider failure never fills on a bad
+    price: QUOTE_STALE when only an old quote exists, 503 when there is none at all."""
+    if stored is not None and not is_stale(stored, now, ports.max_quote_age):
+        return stored
+    try:
+        quote = ports.quotes(symbol, now)
+    except QuoteProviderError as error:
+        if stored is not None:
+            raise _quote_stale(symbol) from error
+        raise ServiceUnavailable("Prices are unavailable right now; try again shortly.") from error
+    except ServiceUnavailable:
+        if stored is not None:
+            raise _quote_stale(symbol) from None
+        raise
+    if is_stale(quote, now, ports.max_quote_age):
+        raise _quote_stale(symbol)
+    return quote
+
+
+def _original(store: OrderStore, contest_id: str, user_id: str, order_id: str) -> PlaceResult:
+    order = store.get_order(contest_id, user_id, order_id)
+    if order is None:  # a marker is written in the same transaction as its order
+        raise ServiceUnavailable("The original order could not be read; try again.")
+    return PlaceResult(order, created=False)
+
+
+def _position_prices(store: OrderStore, entry: Entry, contest: Contest, request: OrderRequest) -> dict[str, Quote]:
+    """Quotes of the other open positions, needed only to value the portfolio for a maxPositionPct buy."""
+    if contest.rules.max_position_pct is None or request.side != "buy":
+        return {}
+    others = [symbol for symbol, position in entry.portfolio.positions.items()
+              if position.quantity > 0 and symbol != request.symbol]
+    return store.latest_quotes(others) if others else {}
+
+
+def _new_order(entry: Entry, request: OrderRequest, *, status: OrderStatus, quote: Quote, fill: Fill | None,
+               now: datetime, calendar: TradingCalendar, order_id: str) -> Order:
+    order = Order(
+        order_id=order_id, contest_id=entry.contest_id, user_id=entry.user_id, entry_id=entry.entry_id,
+        symbol=request.symbol, side=request.side, order_type=request.order_type, quantity=request.quantity,
+        limit_price=request.limit_price, time_in_force=request.time_in_force, status="open", created_at=now,
+        client_order_id=request.client_order_id, quote=quote,
+        expires_at=expiry_of(request.time_in_force, calendar.session_close_for(now)),
+    )
+    if status == "filled" and fill is not None:
+        return filled_order(order, fill, quote, now, entry.version + 1)
+    return order
+
+
+def place_order(principal: Principal, contest_id: str, request: OrderRequest, now: datetime,
+                ports: TradingPorts | None = None) -> PlaceResult:
+    """POST /v1/contests/{contestId}/orders. The checks run in the contract's order; the same clientOrderId
+    again answers the original order (never a second fill)."""
+    ports = ports or default_ports()
+    validate_request(request)
+    with entry_lock(contest_id, principal.user_id, enabled=ports.serialize_entry_writes):
+        return _place(principal, contest_id, request, now, ports)
+
+
+def _place(principal: Principal, contest_id: str, request: OrderRequest, now: datetime,
+           ports: TradingPorts) -> PlaceResult:
+    known = ports.universe.get(request.symbol)
+    snapshot = ports.store.load_placement(
+        contest_id, principal.user_id, known.symbol if known else None, request.client_order_id,
+    ) if is_ulid(contest_id) else PlacementSnapshot(None, None, None, None)
+    contest = snapshot.contest
+    if contest is None:
+        raise NotFound("No such contest.")
+    if snapshot.original_order_id is not None:
+        return _original(ports.store, contest_id, principal.user_id, snapshot.original_order_id)
+    entry = snapshot.entry
+    if entry is None or entry.status != "active":
+        raise _not_joined(contest, principal)
+    _require_tradable(contest, request, now, ports.calendar)
+    symbol = _require_symbol(contest, request, ports.universe)
+    quote = fresh_quote(snapshot.quote, symbol, now, ports)
+    request = replace(request, symbol=symbol)
+    return _commit_placement(ports, principal, contest, entry=entry, request=request, quote=quote, now=now)
+
+
+def _commit_placement(ports: TradingPorts, principal: Principal, contest: Contest, *, entry: Entry,
+                      request: OrderRequest, quote: Quote, now: datetime) -> PlaceResult:
+    session_day = ports.calendar.session_date(now) or now.date()
+    prices = {symbol: item.price for symbol, item in _position_prices(ports.store, entry, contest, request).items()}
+    order_id = new_ulid()
+    for attempt in _attempts():
+        placement = decide_placement(
+            request, contest.rules, entry.portfolio, quote_price=quote.price,
+            trades_by_day=entry.trades_by_day or {}, session_day=session_day, prices=prices,
+        )
+        order = _new_order(entry, request, status=placement.status, quote=quote, fill=placement.fill, now=now,
+                           calendar=ports.calendar, order_id=order_id)
+        if placement.status == "open":
+            order = replace(order, reservation=placement.reservation)
+        change = PortfolioChange(entry, placement.portfolio, trades_by_day=placement.trades_by_day)
+        result = ports.store.commit(change, order, new_order=True, now=now)
+        if result.outcome is Outcome.COMMITTED:
+            _remember_symbol(ports.store, entry, request)
+            return PlaceResult(order, created=True)
+        if result.outcome is Outcome.DUPLICATE and result.original_order_id:
+            return _original(ports.store, entry.contest_id, entry.user_id, result.original_order_id)
+        if result.outcome is Outcome.STALE_ENTRY:
+            fresh = result.entry or ports.store.get_entry(entry.contest_id, entry.user_id)
+            if fresh is None or fresh.status != "active":
+                raise _not_joined(contest, principal)
+            entry = fresh
+        elif result.outcome is Outcome.ORDER_CHANGED:
+            order_id = new_ulid()  # an id collision: take another
+        _backoff(ports, attempt)
+    raise _too_busy()
+
+
+# ---------------------------------------------------------------------------------------------------- active symbols
+_active_cache: dict[str, float] = {}
+_active_lock = threading.Lock()
+
+
+def _remember_symbol(store: OrderStore, entry: Entry, request: OrderRequest) -> None:
+    """Make sure the quote refresh and matching jobs look after a symbol this entry just started to buy. Idempotent;
+    skipped when the entry already had the symbol or this container added it recently. A failure here leaves the
+    order intact (it is committed) and is logged: the next order of the symbol adds it again."""
+    if request.side != "buy" or request.symbol in entry.portfolio.positions:
+        return
+    now = time.monotonic()
+    with _active_lock:
+        if _active_cache.get(request.symbol, 0.0) > now:
+            return
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        store.add_active_symbols([request.symbol])
+    except (BotoCoreError, ClientError):
+        logger.warning("could not add %s to the active symbols", request.symbol, exc_info=True)
+        return
+    with _active_lock:
+        _active_cache[request.symbol] = now + ACTIVE_SYMBOL_CACHE_SECONDS
+
+
+def forget_active_symbol_cache() -> None:
+    """For tests."""
+    with _active_lock:
+        _active_cache.clear()
+
+
+# ---------------------------------------------------------------------------------------------------- open orders
+@dataclass(frozen=True)
+class Closing:
+    """How an open order ends: `filled` at `quote` (with `commission`), or cancelled/expired/rejected."""
+
+    status: OrderStatus
+    reason: str
+    quote: Quote | None = None
+    commission: Decimal = ZERO
+
+
+def _close_decision(entry: Entry, order: Order, closing: Closing, now: datetime) -> tuple[PortfolioChange, Order]:
+    """The new portfolio and order when `order` ends as `closing` says (a fill that no longer fits is rejected)."""
+    quote = closing.quote
+    if closing.status == "filled" and quote is not None:
+        try:
+            portfolio, fill = fill_open_order(
+                entry.portfolio, side=order.side, symbol=order.symbol, quantity=order.quantity,
+                price=quote.price, commission=closing.commission, reservation=order.reservation,
+            )
+        except RuleViolation as violation:
+            closing = Closing("rejected", f"{violation.code}: {violation.message}")
+        else:
+            return (PortfolioChange(entry, portfolio, require_active=False),
+                    filled_order(order, fill, quote, now, entry.version + 1))
+    portfolio = release(entry.portfolio, order.symbol, order.reservation)
+    return (PortfolioChange(entry, portfolio, require_active=False),
+            closed_order(order, closing.status, now, closing.reason))
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    ended: Order | None  # the order as this call ended it
+    current: Order | None  # otherwise: the order as it stands (None when there is no such order)
+
+
+def close_open_order(store: OrderStore, contest_id: str, user_id: str, order_id: str, *, closing: Closing,
+                     now: datetime, sleep: Callable[[float], None] = time.sleep,
+                     serialize: bool = True) -> CloseResult:
+    """End one open order (fill, cancel, expire, reject) in ONE transaction with its reservation's release.
+    Reads the order and its entry in one round trip; a lost race is retried on the fresh values it returns."""
+    with entry_lock(contest_id, user_id, enabled=serialize):
+        return _close(store, contest_id, user_id, order_id, closing=closing, now=now, sleep=sleep)
+
+
+def _close(store: OrderStore, contest_id: str, user_id: str, order_id: str, *, closing: Closing, now: datetime,
+           sleep: Callable[[float], None]) -> CloseResult:
+    order, entry = store.load_order(contest_id, user_id, order_id)
+    for attempt in _attempts():
+        if order is None or entry is None or not order.is_open:
+            return CloseResult(None, order)
+        change, ended = _close_decision(entry, order, closing, now)
+        result = store.commit(change, ended, new_order=False, now=now)
+        if result.outcome is Outcome.COMMITTED:
+            return CloseResult(ended, None)
+        if result.outcome is Outcome.ORDER_CHANGED:
+            order = result.order or store.get_order(contest_id, user_id, order_id)
+        elif result.outcome is Outcome.STALE_ENTRY:
+            entry = result.entry or store.get_entry(contest_id, user_id)
+        sleep(min(1.0, 0.004 * 2**attempt) * random.random())  # noqa: S311 - jitter, not a secret
+    raise _too_busy()
+
+
+def cancel_order(principal: Principal, contest_id: str, order_id: str, now: datetime,
+                 ports: TradingPorts | None = None) -> Order:
+    """DELETE /v1/contests/{contestId}/orders/{orderId}: an open order becomes cancelled and its reservation comes
+    back; any other status is 409 ORDER_NOT_CANCELLABLE; an order that is not the caller's is 404."""
+    ports = ports or default_ports()
+    if not (is_ulid(contest_id) and is_ulid(order_id)):
+        raise NotFound("No such order.")
+    result = close_open_order(ports.store, contest_id, principal.user_id, order_id,
+                              closing=Closing("cancelled", "cancelled by its owner"), now=now, sleep=ports.sleep,
+                              serialize=ports.serialize_entry_writes)
+    if result.ended is not None:
+        return result.ended
+    if result.current is None:
+        raise NotFound("No such order.")
+    raise Conflict(f"The order is {result.current.status}; only open orders can be cancelled.",
+                   code="ORDER_NOT_CANCELLABLE", details={"status": result.current.status})
+
+
+# ---------------------------------------------------------------------------------------------------- reading
+def get_order(principal: Principal, contest_id: str, order_id: str, ports: TradingPorts | None = None) -> Order:
+    """One of the caller's orders; anything else (unknown, someone else's, malformed ids) is 404."""
+    store = (ports or default_ports()).store
+    order = store.get_order(contest_id, principal.user_id, order_id) if is_ulid(contest_id) and is_ulid(
+        order_id) else None
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+@dataclass(frozen=True)
+class OrderList:
+    orders: list[Order]
+    next_cursor: str | None
+
+
+def list_orders(principal: Principal, contest_id: str, *, status: str | None, limit: int, cursor: str | None,
+                ports: TradingPorts | None = None) -> OrderList:
+    """The caller's orders in a contest, newest first; 404 when they have not joined it."""
+    from tickerleague.http.paging import decode_position, encode_position
+
+    store = (ports or default_ports()).store
+    if not is_ulid(contest_id):
+        raise NotFound("No such contest.")
+    scope = f"orders|{contest_id}|{principal.user_id}|{status or '*'}"
+    start = decode_position(scope, cursor)
+    orders, position = store.list_orders(contest_id, principal.user_id, status=status, limit=limit,
+                                         start=_string_position(start))
+    if not orders and cursor is None and store.get_entry(contest_id, principal.user_id) is None:
+        raise NotFound("You have not joined this contest.")
+    return OrderList(orders, encode_position(scope, dict(position) if position else None))
+
+
+def _string_position(position: dict[str, Any] | None) -> dict[str, str] | None:
+    if position is None:
+        return None
+    if set(position) != {"PK", "SK"} or not all(isinstance(value, str) for value in position.values()):
+        from tickerleague.errors import InvalidCursor
+
+        raise InvalidCursor()
+    return {"PK": position["PK"], "SK": position["SK"]}

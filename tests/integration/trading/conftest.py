@@ -1,0 +1,18 @@
+"""Trading concurrency tests against DynamoDB Local (moto serialises on the GIL: it is no concurrency oracle).
+The table comes from the shared `ddb_table` fixture (tests/conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.unit.trading.helpers import World, make_world
+
+
+@pytest.fixture
+def world(ddb_table: str) -> Iterator[World]:
+    from tickerleague.services.market import default_cache
+
+    default_cache().clear()
+    yield make_world()
