@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tickerleague.clock import utcnow
 from tickerleague.http.api import Access, Api, Reply, Request
 from tickerleague.http.schemas_contests import (
     EntryView,
@@ -11,6 +12,7 @@ from tickerleague.http.schemas_contests import (
     portfolio_view,
 )
 from tickerleague.services import entries as entry_service
+from tickerleague.services import portfolio as portfolio_service
 
 api = Api()
 TAGS = ("entries",)
@@ -28,5 +30,5 @@ def join(request: Request) -> Reply:
 @api.route("GET", "/v1/contests/{contestId}/portfolio", access=Access.USER, summary="My portfolio in a contest",
            responses={200: PortfolioView}, errors=("NOT_FOUND",), tags=TAGS)
 def portfolio(request: Request) -> Reply:
-    value = entry_service.portfolio_of(request.require_principal(), request.path["contestId"])
+    value = portfolio_service.get_portfolio(request.require_principal(), request.path["contestId"], utcnow())
     return Reply(200, portfolio_view(value))

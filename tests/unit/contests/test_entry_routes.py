@@ -248,8 +248,12 @@ def test_portfolio_of_a_fresh_entry(world: World) -> None:
 
 
 def test_portfolio_values_positions_and_returns(world: World) -> None:
-    """The stand-in valuation (positions at average cost) until the trading valuation is wired."""
+    """Positions are marked to the latest stored quote."""
+    from datetime import UTC, datetime
     from decimal import Decimal
+
+    from tickerleague.adapters.dynamodb.quotes import put_latest
+    from tickerleague.domain.quotes import Quote
 
     from tickerleague.adapters.dynamodb.entries import (
         client,
@@ -282,6 +286,8 @@ def test_portfolio_values_positions_and_returns(world: World) -> None:
     )
     client().put_item(TableName=settings().table_name, Item=to_attribute_map(entry_to_item(traded)))
     assert entry_from_item(from_attribute_map(to_attribute_map(entry_to_item(traded)))) == traded
+    now = datetime.now(UTC)
+    put_latest(Quote(symbol="AAPL", price=Decimal("110.0000"), as_of=now, source="simulated"), now)
     body = portfolio(world.alice, contest["id"]).body
     assert body["cash"] == "700.00"
     assert body["positions"] == [
@@ -289,14 +295,14 @@ def test_portfolio_values_positions_and_returns(world: World) -> None:
             "symbol": "AAPL",
             "quantity": "3",
             "avgCost": "103.3333",
-            "lastPrice": "103.3333",
-            "marketValue": "310.00",
-            "unrealizedPnl": "0.00",
+            "lastPrice": "110.0000",
+            "marketValue": "330.00",
+            "unrealizedPnl": "20.00",
             "realizedPnl": "-1.25",
         }
     ]
-    assert body["totalValue"] == "1010.00"
-    assert body["returnPct"] == "1.0000"
+    assert body["totalValue"] == "1030.00"
+    assert body["returnPct"] == "3.0000"
 
 
 def test_portfolio_when_not_joined_is_404(world: World) -> None:

@@ -32,7 +32,7 @@ from tickerleague.http.paging import ListQuery
 from tickerleague.http.validation import DecimalString, RequestModel, UtcTimestamp, WireModel
 
 if TYPE_CHECKING:
-    from tickerleague.services.entries import PortfolioValue
+    from tickerleague.services.portfolio import PortfolioView as PortfolioValuation
 
 StatusName = Literal["draft", "scheduled", "active", "ended", "cancelled"]
 VisibilityName = Literal["public", "private"]
@@ -219,7 +219,7 @@ def entry_view(entry: Entry) -> EntryView:
     )
 
 
-def portfolio_view(value: PortfolioValue) -> PortfolioView:
+def portfolio_view(value: PortfolioValuation) -> PortfolioView:
     return PortfolioView(
         contestId=value.contest_id, cash=cash_str(value.cash),
         positions=[

@@ -11,16 +11,14 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from tickerleague.adapters.dynamodb import contests as repo
 from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb.contests import ContestItem
 from tickerleague.adapters.dynamodb.entries import Entry
 from tickerleague.adapters.dynamodb.users import UserItem
-from tickerleague.clock import iso, iso_ms, utcnow
+from tickerleague.clock import iso_ms, utcnow
 from tickerleague.domain.contests import Contest, ContestStatus
-from tickerleague.domain.money import ZERO, to_cash
 from tickerleague.domain.portfolio import Portfolio
 from tickerleague.errors import Conflict, NotFound
 from tickerleague.http.principal import Principal
@@ -110,55 +108,3 @@ def join_contest(principal: Principal, contest_id: str, invite_code: str | None,
         current = repo.get(contest_id, consistent=True)
         raise _not_joinable(current or contest)
     raise NotFound("No such contest.")
-
-
-# ---------------------------------------------------------------------------------------------------- portfolio
-@dataclass(frozen=True)
-class PositionValue:
-    symbol: str
-    quantity: Decimal
-    avg_cost: Decimal
-    last_price: Decimal
-    market_value: Decimal
-    unrealized_pnl: Decimal
-    realized_pnl: Decimal
-
-
-@dataclass(frozen=True)
-class PortfolioValue:
-    contest_id: str
-    cash: Decimal
-    positions: list[PositionValue]
-    total_value: Decimal
-    return_pct: Decimal
-    as_of: str
-
-
-def value_at_cost(entry: Entry, now: datetime) -> PortfolioValue:
-    """A stand-in valuation with positions at their average cost (exact for a portfolio without positions).
-
-    TODO(lead): replace with `tickerleague.services.portfolio.value_portfolio(entry, now)` (trading) once it exists;
-    `portfolio_of` is the only caller."""
-    portfolio: Portfolio = entry.portfolio
-    positions = []
-    for symbol, position in sorted(portfolio.positions.items()):
-        if position.quantity == ZERO:
-            continue
-        avg_cost = position.cost_basis / position.quantity
-        positions.append(PositionValue(
-            symbol=symbol, quantity=position.quantity, avg_cost=avg_cost, last_price=avg_cost,
-            market_value=to_cash(position.cost_basis), unrealized_pnl=ZERO, realized_pnl=position.realized_pnl,
-        ))
-    total = to_cash(portfolio.cash + sum((item.market_value for item in positions), ZERO))
-    start = portfolio.starting_cash
-    return_pct = (total - start) * 100 / start if start else ZERO
-    return PortfolioValue(contest_id=entry.contest_id, cash=portfolio.cash, positions=positions, total_value=total,
-                          return_pct=return_pct, as_of=iso(now))
-
-
-def portfolio_of(principal: Principal, contest_id: str, *, now: datetime | None = None) -> PortfolioValue:
-    """The caller's portfolio in a contest; NotFound when they have not joined it."""
-    entry = entries_table.get_entry(contest_id, principal.user_id) if is_ulid(contest_id) else None
-    if entry is None:
-        raise NotFound("You have not joined this contest.")
-    return value_at_cost(entry, now or utcnow())
