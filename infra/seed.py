@@ -14,7 +14,7 @@ from tickerleague.clock import iso, utcnow
 logger = logging.getLogger("tickerleague.seed")
 
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
-DEFAULT_ADMIN_PASSWORD = "local-admin-password"  # noqa: S105 - the documented local default, never used in AWS
+DEFAULT_ADMIN_PASSWORD = "local-admin-password"
 
 
 def seed_admin(email: str | None = None, password: str | None = None) -> str:

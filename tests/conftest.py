@@ -53,7 +53,6 @@ def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     _reset_settings()
     with mock_aws():
         import boto3
-
         from tickerleague.adapters.dynamodb.base import bind_table
         from tickerleague.adapters.dynamodb.entries import _client
 

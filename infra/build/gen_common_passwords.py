@@ -15,8 +15,8 @@ OUT = Path(__file__).resolve().parents[2] / "layers/core/tickerleague/data/commo
 
 def main() -> None:
     passwords = sorted({word.lower() for word in FREQUENCY_LISTS["passwords"] if 10 <= len(word) <= 128})
-    OUT.write_text("# Common passwords (zxcvbn frequency list, 10+ characters). Generated: infra/build/gen_common_passwords.py\n"
-                   + "\n".join(passwords) + "\n", encoding="utf-8")
+    header = "# Common passwords (zxcvbn frequency list, 10+ characters). Made by infra/build/gen_common_passwords.py"
+    OUT.write_text(header + "\n" + "\n".join(passwords) + "\n", encoding="utf-8")
     print(f"wrote {len(passwords)} passwords to {OUT}")
 
 

@@ -229,7 +229,7 @@ def test_authorizer_rejects_bad_tokens(case: str) -> None:
         "refresh_as_access": "Bearer " + first.body["refreshToken"],
         "basic_scheme": "Basic " + first.body["accessToken"],
     }
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         _authorize(tokens[case])
 
 

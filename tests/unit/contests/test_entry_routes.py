@@ -252,9 +252,6 @@ def test_portfolio_values_positions_and_returns(world: World) -> None:
     from datetime import UTC, datetime
     from decimal import Decimal
 
-    from tickerleague.adapters.dynamodb.quotes import put_latest
-    from tickerleague.domain.quotes import Quote
-
     from tickerleague.adapters.dynamodb.entries import (
         client,
         entry_from_item,
@@ -263,8 +260,10 @@ def test_portfolio_values_positions_and_returns(world: World) -> None:
         get_entry,
         to_attribute_map,
     )
+    from tickerleague.adapters.dynamodb.quotes import put_latest
     from tickerleague.config import settings
     from tickerleague.domain.portfolio import Portfolio, Position
+    from tickerleague.domain.quotes import Quote
 
     contest = published(world, startingCash="1000")
     join(world.alice, contest["id"])

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from tickerleague.adapters import passwords
-from tickerleague.adapters.dynamodb import throttle
-from tickerleague.adapters.dynamodb import users as users_repo
-from tickerleague.adapters.dynamodb.users import EmailMarker, SessionItem, UserItem
 from tickerleague.adapters.tokens import (
     TokenInvalid,
     issue_access_token,
@@ -31,6 +29,12 @@ from tickerleague.errors import (
 from tickerleague.ids import new_ulid
 from tickerleague.services import audit
 from tickerleague.services.audit import RequestOrigin
+
+if TYPE_CHECKING:
+    from tickerleague.adapters.dynamodb.users import SessionItem, UserItem
+
+# The table adapters (PynamoDB, botocore) are imported inside the functions that use them: they are a third of a
+# cold start, and requests refused by validation never need them.
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ def _tokens(user: UserItem, session_id: str, generation: int, now: datetime) -> 
 
 
 def _new_session(user_id: str, now: datetime) -> SessionItem:
+    from tickerleague.adapters.dynamodb.users import SessionItem
+
     created = int(now.timestamp())
     return SessionItem.new(user_id, new_ulid(), created, created + settings().refresh_token_seconds)
 
@@ -85,12 +91,14 @@ def signup(email: str, password: str, display_name: str, now: datetime, role: st
         raise ValidationFailed(problems)
     user_id = new_ulid()
     stamp = iso(now)
-    user = UserItem.new(user_id=user_id, email=normalized, display_name=name, role=role, status="active",
+    from tickerleague.adapters.dynamodb import users as users_repo
+
+    user = users_repo.UserItem.new(user_id=user_id, email=normalized, display_name=name, role=role, status="active",
                         password_hash=passwords.hash_password(password), created_at=stamp, updated_at=stamp,
                         sessions_valid_after=0)
     session = _new_session(user_id, now)
     try:
-        users_repo.create_user(user, EmailMarker.new(normalized, user_id), session)
+        users_repo.create_user(user, users_repo.EmailMarker.new(normalized, user_id), session)
     except users_repo.EmailTaken:
         raise Conflict("An account with this email already exists.", code="EMAIL_TAKEN") from None
     return _tokens(user, session.session_id, 0, now)
@@ -106,6 +114,8 @@ def _window(now: datetime) -> tuple[int, int]:
 def _refuse_if_throttled(normalized_email: str, source_ip: str, now: datetime) -> None:
     start, end = _window(now)
     config = settings()
+    from tickerleague.adapters.dynamodb import throttle
+
     over_email = throttle.failures_in_window("email", normalized_email, start) >= config.login_max_failures_per_email
     over_ip = throttle.failures_in_window("ip", source_ip, start) >= config.login_max_failures_per_ip
     if over_email or over_ip:
@@ -116,6 +126,8 @@ def _refuse_if_throttled(normalized_email: str, source_ip: str, now: datetime) -
 def _record_failure(normalized_email: str, user_id: str | None, origin: RequestOrigin, source_ip: str,
                     now: datetime) -> None:
     start, end = _window(now)
+    from tickerleague.adapters.dynamodb import throttle
+
     throttle.record_failure("email", normalized_email, start, end + 3600)
     throttle.record_failure("ip", source_ip, start, end + 3600)
     audit.record(actor_id=user_id or "anonymous", action="auth.login_failed", target_type="user",
@@ -125,6 +137,8 @@ def _record_failure(normalized_email: str, user_id: str | None, origin: RequestO
 def login(email: str, password: str, source_ip: str, origin: RequestOrigin, now: datetime) -> AuthResult:
     normalized = rules.normalize_email(email)
     _refuse_if_throttled(normalized, source_ip, now)
+    from tickerleague.adapters.dynamodb import users as users_repo
+
     user_id = users_repo.user_id_for_email(normalized)
     user = users_repo.get_user(user_id, consistent=True) if user_id else None
     if user is None:
@@ -151,6 +165,8 @@ def refresh(refresh_token: str, origin: RequestOrigin, now: datetime) -> AuthRes
         claims = verify_refresh_token(refresh_token)
     except TokenInvalid:
         raise Unauthenticated("The refresh token is not valid.") from None
+    from tickerleague.adapters.dynamodb import users as users_repo
+
     session = users_repo.get_session(claims.user_id, claims.session_id)
     user = users_repo.get_user(claims.user_id, consistent=True)
     if session is None or user is None:
@@ -173,6 +189,8 @@ def refresh(refresh_token: str, origin: RequestOrigin, now: datetime) -> AuthRes
 
 
 def _revoke_for_reuse(session: SessionItem, origin: RequestOrigin) -> None:
+    from tickerleague.adapters.dynamodb import users as users_repo
+
     users_repo.revoke_session(session.user_id, session.session_id, "refresh token reused")
     audit.record(actor_id=session.user_id, action="auth.refresh_token_reused", target_type="session",
                  target_id=session.session_id, origin=origin)
@@ -186,10 +204,14 @@ def logout(user_id: str, refresh_token: str) -> None:
         raise Unauthenticated("The refresh token is not valid.") from None
     if claims.user_id != user_id:
         raise Unauthenticated("The refresh token is not valid.")
+    from tickerleague.adapters.dynamodb import users as users_repo
+
     users_repo.revoke_session(user_id, claims.session_id, "logout")
 
 
 def me(user_id: str) -> UserView:
+    from tickerleague.adapters.dynamodb import users as users_repo
+
     user = users_repo.get_user(user_id)
     if user is None:
         raise NotFound("No such user.")

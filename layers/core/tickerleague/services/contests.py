@@ -13,10 +13,8 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from tickerleague.adapters.dynamodb import contests as repo
-from tickerleague.adapters.dynamodb.audit import AuditItem
 from tickerleague.clock import iso, utcnow
 from tickerleague.domain.contests import (
     PUBLICLY_LISTED,
@@ -37,6 +35,15 @@ from tickerleague.errors import Conflict, NotFound, ValidationFailed
 from tickerleague.http.paging import decode_position, encode_position
 from tickerleague.http.principal import Principal
 from tickerleague.ids import is_ulid, new_ulid
+from tickerleague.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from tickerleague.adapters.dynamodb import audit as audit_table
+    from tickerleague.adapters.dynamodb import contests as repo
+    from tickerleague.adapters.dynamodb.audit import AuditItem
+else:  # PynamoDB is imported at first use, not at cold start (tickerleague/lazy.py)
+    repo = lazy_module("tickerleague.adapters.dynamodb.contests")
+    audit_table = lazy_module("tickerleague.adapters.dynamodb.audit")
 
 logger = logging.getLogger("tickerleague.contests")
 
@@ -87,7 +94,7 @@ def new_invite_code() -> str:
 
 
 def _audit(actor: Actor, action: str, before: Contest | None, after: Contest, now: datetime) -> AuditItem:
-    return AuditItem.new(
+    return audit_table.AuditItem.new(
         audit_id=new_ulid(), at=iso(now), actor_id=actor.user_id, action=action, target_type="contest",
         target_id=after.contest_id, before=_audit_state(before), after=_audit_state(after),
         request_id=actor.request_id, source_ip=actor.source_ip,

@@ -11,18 +11,24 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from tickerleague.adapters.dynamodb import contests as repo
 from tickerleague.adapters.dynamodb import entries as entries_table
-from tickerleague.adapters.dynamodb.contests import ContestItem
 from tickerleague.adapters.dynamodb.entries import Entry
-from tickerleague.adapters.dynamodb.users import UserItem
 from tickerleague.clock import iso_ms, utcnow
 from tickerleague.domain.contests import Contest, ContestStatus
 from tickerleague.domain.portfolio import Portfolio
 from tickerleague.errors import Conflict, NotFound
 from tickerleague.http.principal import Principal
 from tickerleague.ids import is_ulid, new_ulid
+from tickerleague.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from tickerleague.adapters.dynamodb import contests as repo
+    from tickerleague.adapters.dynamodb import users as users_table
+else:  # PynamoDB is imported at first use, not at cold start (tickerleague/lazy.py)
+    repo = lazy_module("tickerleague.adapters.dynamodb.contests")
+    users_table = lazy_module("tickerleague.adapters.dynamodb.users")
 
 DEFAULT_DISPLAY_NAME = "Player"
 
@@ -69,9 +75,9 @@ def join_contest(principal: Principal, contest_id: str, invite_code: str | None,
     """The caller's entry: new (created=True) or the one they already have (never a second one)."""
     if not is_ulid(contest_id):
         raise NotFound("No such contest.")
-    contest_key = ContestItem.key(contest_id)
+    contest_key = repo.ContestItem.key(contest_id)
     entry_key = entries_table.entry_key(contest_id, principal.user_id)
-    user_key = UserItem.key(principal.user_id)
+    user_key = users_table.UserItem.key(principal.user_id)
     found = repo.batch_get([
         {"PK": contest_key[0], "SK": contest_key[1]}, entry_key, {"PK": user_key[0], "SK": user_key[1]},
     ])
@@ -86,7 +92,9 @@ def join_contest(principal: Principal, contest_id: str, invite_code: str | None,
     _check_joinable(contest)
 
     raw_user = found.get(repo.raw_key(user_key))
-    display_name = UserItem.from_raw_data(raw_user).display_name if raw_user is not None else DEFAULT_DISPLAY_NAME
+    display_name = (
+        users_table.UserItem.from_raw_data(raw_user).display_name if raw_user is not None else DEFAULT_DISPLAY_NAME
+    )
     entry = Entry(
         entry_id=new_ulid(), contest_id=contest_id, user_id=principal.user_id, display_name=display_name,
         status="active", joined_at=iso_ms(now or utcnow()), portfolio=Portfolio.fresh(contest.definition.starting_cash),
