@@ -46,15 +46,21 @@ dev-reset: venv node_modules  ## wipe .local/ (local data, generated keys) and s
 # ---------------------------------------------------------------- benchmarks (measured, never asserted on time)
 BENCH_ENTRIES ?= 100000
 
-.PHONY: bench bench-leaderboard bench-cold-start
+.PHONY: bench bench-leaderboard bench-cold-start bench-roundtrips bench-trading
 
-bench: bench-leaderboard bench-cold-start  ## every benchmark, each prints a markdown table
+bench: bench-leaderboard bench-cold-start bench-roundtrips bench-trading  ## every benchmark, each prints a markdown table
 
 bench-leaderboard: venv node_modules  ## leaderboard recompute on DynamoDB Local (BENCH_ENTRIES=2000 for a quick run)
 	$(PYTHON) -m benchmarks.leaderboard --entries $(BENCH_ENTRIES)
 
 bench-cold-start: venv  ## handler import time (fresh interpreters, precompiled layer) vs `import boto3`
 	$(PYTHON) -m benchmarks.cold_start --output benchmarks/results/cold_start.md
+
+bench-roundtrips: venv  ## DynamoDB round trips per contest and entry route (botocore event hooks)
+	$(PYTHON) -m benchmarks.contest_roundtrips
+
+bench-trading: venv node_modules  ## round trips per trading route; order placements/s vs a bare TransactWriteItems
+	$(PYTHON) -m benchmarks.trading
 
 # ---------------------------------------------------------------- API specification and template checks
 .PHONY: spec spec-check check-template
@@ -67,3 +73,18 @@ spec-check: venv  ## fail when api-specification.json is stale
 
 check-template: venv  ## cfn-lint, sam validate --lint, offline sam build + build output check (tools in .tools-venv)
 	APP_PYTHON=$(PYTHON) bash infra/build/check_template.sh
+
+# ---------------------------------------------------------------- the whole gate (.ci/run calls this)
+.PHONY: test lint typecheck pytest
+
+test: venv node_modules lint typecheck spec-check pytest check-template  ## everything CI runs, from a fresh clone
+
+lint: venv  ## ruff
+	$(PYTHON) -m ruff check .
+
+typecheck: venv  ## mypy over the layer, the handlers and infra
+	$(PYTHON) -m mypy
+
+# pytest exits 5 when it collected no test: make treats that as a failure, so an empty run never passes.
+pytest: venv node_modules  ## unit (moto), contract, workflow, integration (DynamoDB Local) and e2e (local stack) tests
+	$(PYTHON) -m pytest -p no:cacheprovider -q tests
