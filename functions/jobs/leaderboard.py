@@ -1,0 +1,16 @@
+"""The leaderboard recompute, every minute (EventBridge schedule): live standings of every active contest.
+
+Answers a summary per contest (outcome, entries read, capacity consumed); a contest that failed makes the whole
+invocation fail after the others were done, so the function's error metric and its retries see it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tickerleague.services import leaderboard
+
+
+def recompute(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    reports = leaderboard.recompute_active()
+    return {"contests": [report.log_fields() for report in reports]}
