@@ -504,20 +504,7 @@ def _join_failure(reasons: list[dict[str, Any]], sent_keys: list[str]) -> JoinRe
 
 def batch_get(keys: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
     """Several items in one consistent round trip (retrying unprocessed keys): raw attribute maps by "PK|SK"."""
-    table = settings().table_name
-    client = entries_table.client()
-    request: dict[str, Any] = {table: {"Keys": [entries_table.to_attribute_map(key) for key in keys],
-                                       "ConsistentRead": True}}
-    found: dict[str, dict[str, Any]] = {}
-    for attempt in range(TRANSACTION_ATTEMPTS):
-        response = client.batch_get_item(RequestItems=request)
-        for raw in response.get("Responses", {}).get(table, []):
-            found[f"{raw['PK']['S']}|{raw['SK']['S']}"] = raw
-        request = response.get("UnprocessedKeys") or {}
-        if not request:
-            return found
-        _backoff(attempt)
-    raise ServiceUnavailable("The read could not be completed; try again.")
+    return entries_table.batch_get_raw(keys)
 
 
 def raw_key(key: tuple[str, str] | dict[str, str]) -> str:

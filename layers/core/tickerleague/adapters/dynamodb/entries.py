@@ -13,6 +13,9 @@ Keys (see docs/technical-specification.md):
 from __future__ import annotations
 
 import hashlib
+import random
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -53,6 +56,41 @@ def _client(region: str, endpoint: str | None) -> Any:
         "dynamodb", region_name=region, endpoint_url=endpoint,
         config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5),
     )
+
+
+BATCH_GET_LIMIT = 100  # DynamoDB's maximum keys per BatchGetItem
+BATCH_GET_ATTEMPTS = 8
+
+
+def item_name(key: dict[str, str]) -> str:
+    """How `batch_get_raw` names an item: "PK|SK"."""
+    return f"{key['PK']}|{key['SK']}"
+
+
+def batch_get_raw(keys: Iterable[dict[str, str]], *, consistent: bool = True) -> dict[str, dict[str, Any]]:
+    """Strongly consistent reads of any number of items, 100 keys per round trip, unprocessed keys retried with
+    jittered backoff: raw attribute maps by "PK|SK" (missing items are absent). 503 when DynamoDB keeps refusing."""
+    from tickerleague.errors import ServiceUnavailable
+
+    table = settings().table_name
+    unique = list({item_name(key): key for key in keys}.values())
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(unique), BATCH_GET_LIMIT):
+        request: dict[str, Any] = {table: {
+            "Keys": [to_attribute_map(key) for key in unique[start:start + BATCH_GET_LIMIT]],
+            "ConsistentRead": consistent,
+        }}
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            response = client().batch_get_item(RequestItems=request)
+            for raw in response.get("Responses", {}).get(table, []):
+                found[f"{raw['PK']['S']}|{raw['SK']['S']}"] = raw
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.2, 0.004 * 2**attempt) * random.random())  # noqa: S311 - jitter, not a secret
+        else:
+            raise ServiceUnavailable("The read could not be completed; try again.")
+    return found
 
 
 def entry_key(contest_id: str, user_id: str) -> dict[str, str]:

@@ -17,8 +17,6 @@ An order's lapse time is stored as `lapsesAt`, never `expiresAt`: that is the ta
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -40,8 +38,6 @@ ORDER_PREFIX = "ORDER#"
 CLIENT_ORDER_PREFIX = "CLIENTORDER#"
 OPEN_ORDERS_PREFIX = "OPENORDERS#"
 ACTIVE_SYMBOLS_KEY = {"PK": "SYMBOLS#ACTIVE", "SK": "SYMBOLS"}
-BATCH_GET_LIMIT = 100
-READ_ATTEMPTS = 8
 
 
 # ---------------------------------------------------------------------------------------------------- keys
@@ -153,32 +149,10 @@ def _client() -> Any:
     return entries_table.client()
 
 
-def _backoff(attempt: int) -> None:
-    time.sleep(min(0.2, 0.004 * 2**attempt) * random.random())  # noqa: S311 - jitter, not a secret
-
-
 # ---------------------------------------------------------------------------------------------------- reads
 def batch_get(keys: Sequence[dict[str, str]]) -> dict[str, dict[str, Any]]:
-    """Consistent reads of up to any number of keys, 100 per round trip, unprocessed keys retried.
-    Deserialized items by "PK|SK"."""
-    found: dict[str, dict[str, Any]] = {}
-    unique = list({f"{key['PK']}|{key['SK']}": key for key in keys}.values())
-    for start in range(0, len(unique), BATCH_GET_LIMIT):
-        request: dict[str, Any] = {_table(): {
-            "Keys": [entries_table.to_attribute_map(key) for key in unique[start:start + BATCH_GET_LIMIT]],
-            "ConsistentRead": True,
-        }}
-        for attempt in range(READ_ATTEMPTS):
-            response = _client().batch_get_item(RequestItems=request)
-            for raw in response.get("Responses", {}).get(_table(), []):
-                found[f"{raw['PK']['S']}|{raw['SK']['S']}"] = raw
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                break
-            _backoff(attempt)
-        else:
-            raise ServiceUnavailable("The read could not be completed; try again.")
-    return {name: entries_table.from_attribute_map(raw) for name, raw in found.items()}
+    """Consistent reads of any number of keys (see `entries.batch_get_raw`): deserialized items by "PK|SK"."""
+    return {name: entries_table.from_attribute_map(raw) for name, raw in entries_table.batch_get_raw(keys).items()}
 
 
 def _name(key: dict[str, str]) -> str:
@@ -208,7 +182,7 @@ def load_placement(contest_id: str, user_id: str, symbol: str | None,
         keys.append(quote_key(symbol))
     if client_order_id:
         keys.append(client_order_key(contest_id, user_id, client_order_id))
-    raw = _raw_batch_get(keys)
+    raw = entries_table.batch_get_raw(keys)
     contest_raw = raw.get(_name(contest_key))
     entry_raw = raw.get(_name(entry_key))
     quote_raw = raw.get(_name(quote_key(symbol))) if symbol else None
@@ -219,22 +193,6 @@ def load_placement(contest_id: str, user_id: str, symbol: str | None,
         quote=quote_from_raw(quote_raw) if quote_raw else None,
         original_order_id=entries_table.from_attribute_map(marker_raw)["orderId"] if marker_raw else None,
     )
-
-
-def _raw_batch_get(keys: Sequence[dict[str, str]]) -> dict[str, dict[str, Any]]:
-    """Like `batch_get` for at most 100 keys, but raw attribute maps (the contest is parsed by its own model)."""
-    request: dict[str, Any] = {_table(): {"Keys": [entries_table.to_attribute_map(key) for key in keys],
-                                          "ConsistentRead": True}}
-    found: dict[str, dict[str, Any]] = {}
-    for attempt in range(READ_ATTEMPTS):
-        response = _client().batch_get_item(RequestItems=request)
-        for raw in response.get("Responses", {}).get(_table(), []):
-            found[f"{raw['PK']['S']}|{raw['SK']['S']}"] = raw
-        request = response.get("UnprocessedKeys") or {}
-        if not request:
-            return found
-        _backoff(attempt)
-    raise ServiceUnavailable("The read could not be completed; try again.")
 
 
 def get_entry(contest_id: str, user_id: str) -> entries_table.Entry | None:
