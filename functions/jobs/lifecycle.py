@@ -21,6 +21,8 @@ def _metric_failure() -> None:
     from aws_lambda_powertools.metrics import MetricUnit
 
     metrics = Metrics(namespace="TickerLeague", service="tickerleague")
+    # Metrics instances share one store, and a flush while metrics are disabled (locally) leaves it full: start clean.
+    metrics.clear_metrics()
     metrics.add_metric(name="LifecycleFailures", unit=MetricUnit.Count, value=1)
     metrics.flush_metrics()
 

@@ -29,6 +29,8 @@ def nightly(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from aws_lambda_powertools.metrics import MetricUnit
 
     metrics = Metrics(namespace="TickerLeague", service="tickerleague")
+    # Metrics instances share one store, and a flush while metrics are disabled (locally) leaves it full: start clean.
+    metrics.clear_metrics()
     try:
         report = reconciliation.reconcile(utcnow(), on_difference=_audit)
         # Always emitted, zero included, so the alarm sees a datapoint every night.
