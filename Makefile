@@ -88,3 +88,13 @@ typecheck: venv  ## mypy over the layer, the handlers and infra
 # pytest exits 5 when it collected no test: make treats that as a failure, so an empty run never passes.
 pytest: venv node_modules  ## unit (moto), contract, workflow, integration (DynamoDB Local) and e2e (local stack) tests
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests
+
+# ---------------------------------------------------------------- AWS (needs credentials; nothing in `make test` calls these)
+.PHONY: build deploy
+ENV ?= dev
+
+build: venv  ## sam build (offline, no Docker) into .aws-sam/build
+	APP_PYTHON=$(PYTHON) bash infra/build/check_template.sh
+
+deploy: build  ## sam deploy with samconfig.toml's settings for ENV (dev, staging, prod)
+	.tools-venv/bin/sam deploy --config-env $(ENV)
