@@ -304,3 +304,11 @@ def test_logs_are_json_with_request_id_and_carry_no_secrets(monkeypatch: pytest.
     for secret in (PASSWORD, answer.body["accessToken"], answer.body["refreshToken"],
                    refreshed.body["refreshToken"]):
         assert secret not in output
+
+
+def test_success_and_error_answers_are_json_with_content_type() -> None:
+    ok = signup()
+    bad = signup()
+    assert ok.headers["Content-Type"] == "application/json"
+    assert bad.headers["Content-Type"] == "application/json"
+    assert "multiValueHeaders" not in auth.signup(api_event("POST", "/v1/auth/signup", raw_body="{"), None)

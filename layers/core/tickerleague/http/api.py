@@ -234,7 +234,10 @@ class Api:
 
     @staticmethod
     def _finish(response: dict[str, Any], event: dict[str, Any], request_id: str) -> dict[str, Any]:
-        headers: dict[str, str] = dict(response.get("headers") or {})
+        # Powertools answers REST events with multiValueHeaders (Content-Type among them): fold them into headers.
+        multi_value: dict[str, list[str]] = response.pop("multiValueHeaders", None) or {}
+        headers: dict[str, str] = {key: ", ".join(values) for key, values in multi_value.items() if values}
+        headers.update(response.get("headers") or {})
         headers.update(SECURITY_HEADERS)
         headers["X-Request-Id"] = request_id
         origin = _lower_headers(event).get("origin")
@@ -243,7 +246,6 @@ class Api:
             headers["Vary"] = "Origin"
             headers["Access-Control-Expose-Headers"] = "X-Request-Id, Retry-After"
         response["headers"] = headers
-        response.pop("multiValueHeaders", None)
         response.setdefault("isBase64Encoded", False)
         return response
 
