@@ -11,6 +11,7 @@ every symbol, then measures (read and full recompute `--repeat` times, interleav
   1% trade   an incremental recompute after 1% of the entries traded and every quote moved
   no change  an incremental recompute when nothing moved (re-dates the head)
   final      the final standings (strongly consistent re-read of every entry, prices at endsAt)
+  history    one player's value history after those runs ("entries read" = points found)
 
 and prints a markdown table: wall time, peak traced memory (tracemalloc, in a separate pass so it does not slow
 the timed ones), entries read, DynamoDB calls, capacity units as DynamoDB Local reports them (ReturnConsumedCapacity),
@@ -275,7 +276,25 @@ def run(entries: int, symbol_count: int, endpoint: str | None, seed_value: int, 
                         *timed(lambda: leaderboard.recompute_contest(contest, T0 + timedelta(minutes=3), prices))))
         rows.append(row("final standings", *timed(lambda: leaderboard.compute_final_standings(
             contest.contest_id, contest.ends_at, prices=prices, contests=StoredContests()))))
+        rows.append(row("history of one player", *timed(lambda: history_read(contest.contest_id,
+                                                                                items[0]["userId"]["S"]))))
         return rows
+
+
+@dataclass
+class HistoryResult:
+    meter: Any
+    entries_read: int  # points found
+
+
+def history_read(contest_id: str, user_id: str) -> HistoryResult:
+    """What GET .../portfolio/history reads: the head, then the player's rank-shard partition (a point per run)."""
+    from tickerleague.adapters.dynamodb import leaderboard as board
+
+    meter = board.Meter()
+    head = board.get_head(contest_id, meter, with_rows=False)
+    points = board.history_of(contest_id, head.epochs, user_id, meter) if head is not None else []
+    return HistoryResult(meter, len(points))
 
 
 def table(rows: list[Row], entries: int, symbol_count: int) -> str:

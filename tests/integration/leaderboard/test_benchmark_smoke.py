@@ -27,6 +27,6 @@ def test_benchmark_prints_its_table(ddb_local: str) -> None:
     rows = [line for line in lines if line.startswith("| ") and not line.startswith("| scenario")]
     assert [row.split(" | ")[0].removeprefix("| ") for row in rows] == [
         "read every entry", "full recompute", "incremental, 3 traded + quotes moved", "incremental, nothing moved",
-        "final standings"]
+        "final standings", "history of one player"]
     assert rows[0].split(" | ")[3] == "300" and rows[2].split(" | ")[3] == "3"  # entries read: all, then the traders
     assert any(line.startswith("full recompute / read = ") for line in lines)

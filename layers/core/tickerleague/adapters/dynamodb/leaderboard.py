@@ -65,8 +65,8 @@ _ENTRY_NAMES = {"#type": "type", "#entryId": "entryId", "#userId": "userId", "#n
 _ENTRY_PROJECTION = ", ".join(_ENTRY_NAMES)
 
 
-class BoardWriteFailed(RuntimeError):
-    """DynamoDB kept part of a run's writes unprocessed (throttling) after every retry: the run is not published."""
+class BoardThrottled(RuntimeError):
+    """DynamoDB kept part of a batch unprocessed (throttling) after every retry; a run that hits it is not published."""
 
 
 # ---------------------------------------------------------------------------------------------------- keys
@@ -231,6 +231,8 @@ def read_entries_consistent(contest_id: str, meter: Meter, *, shards: int | None
 
 def _batch_get(keys: list[dict[str, Any]], meter: Meter, *, projection: tuple[str, dict[str, str]] | None = None,
                consistent: bool = False) -> list[dict[str, Any]]:
+    """One BatchGetItem of at most 100 keys, unprocessed keys retried. Unlike `entries.batch_get_raw` it projects
+    (only what valuing an entry needs crosses the wire) and meters consumed capacity; callers run it in parallel."""
     client = _client()
     table = _table()
     spec: dict[str, Any] = {"Keys": keys, "ConsistentRead": consistent}
@@ -247,7 +249,7 @@ def _batch_get(keys: list[dict[str, Any]], meter: Meter, *, projection: tuple[st
         if not request:
             return found
         _backoff(attempt)
-    raise BoardWriteFailed("BatchGetItem kept keys unprocessed")
+    raise BoardThrottled("BatchGetItem kept keys unprocessed")
 
 
 # ---------------------------------------------------------------------------------------------------- provisional list
@@ -428,7 +430,7 @@ def batch_write(items: Sequence[dict[str, Any]], meter: Meter) -> None:
                 return
             requests = left
             _backoff(attempt)
-        raise BoardWriteFailed(f"{len(requests)} leaderboard items stayed unprocessed")
+        raise BoardThrottled(f"{len(requests)} leaderboard items stayed unprocessed")
 
     _parallel(write, [items[start:start + BATCH_WRITE_LIMIT] for start in range(0, len(items), BATCH_WRITE_LIMIT)])
 
