@@ -312,3 +312,10 @@ def test_success_and_error_answers_are_json_with_content_type() -> None:
     assert ok.headers["Content-Type"] == "application/json"
     assert bad.headers["Content-Type"] == "application/json"
     assert "multiValueHeaders" not in auth.signup(api_event("POST", "/v1/auth/signup", raw_body="{"), None)
+
+
+@pytest.mark.parametrize(("raw", "status"), [("", 200), ("{}", 200), ('{"x": 1}', 400), ("{", 400)])
+def test_bodyless_routes_accept_nothing_or_an_empty_object(raw: str, status: int) -> None:
+    caller = caller_of(signup())
+    answer = call(auth.me, api_event("GET", "/v1/me", raw_body=raw, caller=caller))
+    assert answer.status == status

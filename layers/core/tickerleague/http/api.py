@@ -285,7 +285,8 @@ class Api:
         if len(raw) > settings().max_body_bytes:
             raise PayloadTooLarge(f"The body is larger than {settings().max_body_bytes} bytes.")
         if spec.body is None:
-            if raw.strip():
+            # No body expected: nothing, or an empty JSON object (what many clients send with a POST), is fine.
+            if raw.strip() and parse_json(raw) != {}:
                 raise BadRequest("This route takes no body.")
             return None
         if not raw.strip():
