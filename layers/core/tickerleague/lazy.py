@@ -8,25 +8,25 @@ functions binds the adapter module lazily, keeping full typing:
     else:
         repo = lazy_module("tickerleague.adapters.dynamodb.contests")
 
-The module is really imported at its first attribute access (importlib's LazyLoader).
+The real module is imported at the first attribute access. The import goes through `importlib.import_module`, which
+holds the import lock, so threads racing to the first access all see a fully initialised module (importlib's own
+LazyLoader does not promise that on Python 3.12).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
 from types import ModuleType
+from typing import Any
+
+
+class _LazyModule(ModuleType):
+    def __getattr__(self, attribute: str) -> Any:
+        module = importlib.import_module(self.__name__)
+        return getattr(module, attribute)
 
 
 def lazy_module(name: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"no module named {name!r}")
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
+    loaded = sys.modules.get(name)
+    return loaded if loaded is not None else _LazyModule(name)
