@@ -40,6 +40,16 @@ def _reset_settings() -> None:
     settings.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_placement_memory() -> None:
+    """Each test starts with nothing remembered between order placements (services/placement_memory.py)."""
+    import sys
+
+    module = sys.modules.get("tickerleague.services.placement_memory")
+    if module is not None:
+        module.default_memory().clear()
+
+
 @pytest.fixture
 def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A moto DynamoDB table built from template.yaml; yields its name. Fast, but no concurrency oracle."""

@@ -39,6 +39,7 @@ class Settings:
     quotes_provider: str
     quotes_api_key_secret_id: str
     quote_max_age_seconds: int
+    placement_memory_seconds: int
     market_calendar: str
     cors_allow_origins: tuple[str, ...]
     max_body_bytes: int
@@ -74,6 +75,7 @@ def settings() -> Settings:
         quotes_provider=os.environ.get("QUOTES_PROVIDER", "simulated"),
         quotes_api_key_secret_id=os.environ.get("QUOTES_API_KEY_SECRET_ID", ""),
         quote_max_age_seconds=_int("QUOTE_MAX_AGE_SECONDS", 120),
+        placement_memory_seconds=_int("PLACEMENT_MEMORY_SECONDS", 5),
         market_calendar=os.environ.get("MARKET_CALENDAR", "24x7"),
         cors_allow_origins=_csv("CORS_ALLOW_ORIGINS", "http://localhost:5173"),
         max_body_bytes=_int("MAX_BODY_BYTES", 64 * 1024),

@@ -4,7 +4,10 @@ reconciles to the cent, and a clientOrderId fills once however many times it is 
 These run with the in-process entry lock OFF (`unlocked`), so every thread really races every other one through
 DynamoDB's conditions: what is tested is the transaction, not the lock. DynamoDB Local queues transactions, so
 under such a storm some placements run out of retries and answer 503 (counted as "busy"); none may break a rule.
-One test runs with the lock on, as the local gateway does, and expects no 503 at all."""
+One test runs with the lock on, as the local gateway does, and expects no 503 at all.
+
+The "containers" variants give each group of threads its own placement memory (services/placement_memory.py), as
+Lambda containers have: each places from what it remembers and loses races to the others' writes."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from tickerleague.domain.contests import ContestRules
 from tickerleague.domain.trading import ledger_imbalance
 from tickerleague.errors import RuleViolation, ServiceUnavailable
 from tickerleague.services import reconciliation
+from tickerleague.services.placement_memory import PlacementMemory
 
 from tests.unit.trading.helpers import World
 
@@ -29,14 +33,23 @@ from tests.unit.trading.helpers import World
 def unlocked(world: World) -> World:
     return replace(world, ports=replace(world.ports, serialize_entry_writes=False))
 
+
+def containers(world: World, count: int) -> list[World]:
+    """`count` views of the world, each with its own placement memory; [world] itself when count is 0."""
+    if count == 0:
+        return [world]
+    return [replace(world, ports=replace(world.ports, memory=PlacementMemory(30))) for _ in range(count)]
+
 pytestmark = pytest.mark.integration
 
 THREADS = 32
 ORDERS = 500
 
 
-def test_500_mixed_orders_from_32_threads_never_overspend_and_reconcile(world: World) -> None:
+@pytest.mark.parametrize("container_count", [0, 4], ids=["reading-first", "4-containers"])
+def test_500_mixed_orders_from_32_threads_never_overspend_and_reconcile(world: World, container_count: int) -> None:
     world = unlocked(world)
+    views = containers(world, container_count)
     contest = world.contest(rules=ContestRules(commission_per_trade=Decimal("1.00")), starting_cash="600000.00")
     world.join(contest, "alice")
     world.quote("AAPL", "187.43")
@@ -59,9 +72,10 @@ def test_500_mixed_orders_from_32_threads_never_overspend_and_reconcile(world: W
 
     def worker(index: int) -> None:
         start.wait()
+        view = views[index % len(views)]
         for plan in plans[index::THREADS]:
             try:
-                result = world.place("alice", contest, **plan)
+                result = view.place("alice", contest, **plan)
                 label = result.order.status
             except RuleViolation as violation:
                 label = violation.code
@@ -89,17 +103,22 @@ def test_500_mixed_orders_from_32_threads_never_overspend_and_reconcile(world: W
     assert reconciliation.reconcile_entry(entry, stored) == []
 
 
-def test_100_simultaneous_retries_of_one_client_order_id_fill_once(world: World) -> None:
+@pytest.mark.parametrize("container_count", [0, 4], ids=["reading-first", "4-containers"])
+def test_100_simultaneous_retries_of_one_client_order_id_fill_once(world: World, container_count: int) -> None:
     world = unlocked(world)
+    views = containers(world, container_count)
     contest = world.contest()
     world.join(contest, "alice")
     world.quote("AAPL", "100")
+    for number, view in enumerate(views[1:] if container_count else []):  # each container remembers the entry
+        view.place("alice", contest, quantity="1", client_order_id=f"warm-{number}")
+    warm = max(container_count - 1, 0)  # and all but the first remember an old version of it
     start = threading.Barrier(THREADS)
 
-    def attempt(_: int) -> tuple[bool, str]:
-        if _ < THREADS:
+    def attempt(index: int) -> tuple[bool, str]:
+        if index < THREADS:
             start.wait()
-        result = world.place("alice", contest, quantity="3", client_order_id="retry-me")
+        result = views[index % len(views)].place("alice", contest, quantity="3", client_order_id="retry-me")
         return result.created, result.order.order_id
 
     with ThreadPoolExecutor(THREADS) as pool:
@@ -107,8 +126,8 @@ def test_100_simultaneous_retries_of_one_client_order_id_fill_once(world: World)
     assert sum(created for created, _ in answers) == 1
     assert len({order_id for _, order_id in answers}) == 1
     entry = world.entry(contest, "alice")
-    assert entry.version == 1 and entry.portfolio.positions["AAPL"].quantity == Decimal("3")
-    assert len(orders_table.orders_of_entry(contest.contest_id, "alice")) == 1
+    assert entry.version == warm + 1 and entry.portfolio.positions["AAPL"].quantity == Decimal(3 + warm)
+    assert len(orders_table.orders_of_entry(contest.contest_id, "alice")) == warm + 1
 
 
 def test_with_the_in_process_lock_simultaneous_orders_never_run_out_of_retries(world: World) -> None:

@@ -36,6 +36,7 @@ from tickerleague.http.paging import decode_position, encode_position
 from tickerleague.http.principal import Principal
 from tickerleague.ids import is_ulid, new_ulid
 from tickerleague.lazy import lazy_module
+from tickerleague.services import placement_memory
 
 if TYPE_CHECKING:
     from tickerleague.adapters.dynamodb import audit as audit_table
@@ -286,6 +287,7 @@ def cancel_contest(actor: Actor, contest_id: str, *, lifecycle: LifecyclePort | 
             repo.replace_state(contest, cancelled, _audit(actor, "contest.cancel", contest, cancelled, moment))
         except repo.StaleContest:
             continue
+        placement_memory.forget_contest(contest_id)
         if contest.execution_arn:
             (lifecycle or default_lifecycle()).stop(contest.execution_arn, "contest cancelled")
         return cancelled

@@ -4,10 +4,12 @@ Every change of a portfolio is one transaction (`adapters.dynamodb.orders.commit
 that was read: optimistic concurrency. A lost race comes back with the entry's fresh value, the decision is taken
 again on it (the rules may now refuse), and the commit is retried, a bounded number of times with jitter.
 
-Placing an order costs two round trips when the quote is fresh: one BatchGetItem (contest, entry, latest quote,
-clientOrderId marker) and one TransactWriteItems. A buy under a maxPositionPct rule reads the other positions'
-quotes (one more), and the first buy of a symbol by an entry adds it to the active-symbols set (one more, at most
-once per symbol per container every few minutes).
+Placing an order costs one round trip, the TransactWriteItems, when this container placed the player's previous
+order in the last few seconds (`services.placement_memory`: it remembers the contest and the entry it wrote, and
+the quote comes from the market's per-container cache). Otherwise it costs two: one BatchGetItem (contest, entry,
+latest quote, clientOrderId marker) first. A refusal is only ever decided on what was just read. A buy under a
+maxPositionPct rule reads the other positions' quotes (one more), and the first buy of a symbol by an entry adds it
+to the active-symbols set (one more, at most once per symbol per container every few minutes).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from tickerleague.domain.trading import (
 from tickerleague.errors import Conflict, DomainError, NotFound, RuleViolation, ServiceUnavailable
 from tickerleague.http.principal import Principal
 from tickerleague.ids import is_ulid, new_ulid
+from tickerleague.services.placement_memory import PlacementMemory, Recalled
 
 logger = logging.getLogger("tickerleague.orders")
 
@@ -100,6 +103,7 @@ class TradingPorts:
     sleep: Callable[[float], None] = time.sleep
     max_quote_age: timedelta = field(default_factory=lambda: timedelta(seconds=settings().quote_max_age_seconds))
     serialize_entry_writes: bool = True  # see `entry_lock`
+    memory: PlacementMemory | None = None  # see `services.placement_memory`; None: every placement reads first
 
 
 # ---------------------------------------------------------------------------------------------------- entry locks
@@ -122,10 +126,11 @@ def entry_lock(contest_id: str, user_id: str, *, enabled: bool = True) -> Iterat
 def default_ports() -> TradingPorts:
     from tickerleague.adapters.dynamodb import orders as orders_table
     from tickerleague.domain.market_calendar import calendar_from_config
+    from tickerleague.services.placement_memory import default_memory
 
     return TradingPorts(
         store=orders_table, quotes=_current_quote, calendar=calendar_from_config(settings().market_calendar),
-        universe=SymbolUniverse.default(),
+        universe=SymbolUniverse.default(), memory=default_memory(),
     )
 
 
@@ -215,13 +220,17 @@ def _original(store: OrderStore, contest_id: str, user_id: str, order_id: str) -
     return PlaceResult(order, created=False)
 
 
-def _position_prices(store: OrderStore, entry: Entry, contest: Contest, request: OrderRequest) -> dict[str, Quote]:
-    """Quotes of the other open positions, needed only to value the portfolio for a maxPositionPct buy."""
+def _position_prices(store: OrderStore, entry: Entry, contest: Contest, request: OrderRequest,
+                     known: dict[str, Decimal]) -> dict[str, Decimal]:
+    """Prices of the other open positions, needed only to value the portfolio for a maxPositionPct buy; only
+    those not already `known` are read."""
     if contest.rules.max_position_pct is None or request.side != "buy":
-        return {}
+        return known
     others = [symbol for symbol, position in entry.portfolio.positions.items()
-              if position.quantity > 0 and symbol != request.symbol]
-    return store.latest_quotes(others) if others else {}
+              if position.quantity > 0 and symbol != request.symbol and symbol not in known]
+    if not others:
+        return known
+    return {**known, **{symbol: quote.price for symbol, quote in store.latest_quotes(others).items()}}
 
 
 def _new_order(entry: Entry, request: OrderRequest, *, status: OrderStatus, quote: Quote, fill: Fill | None,
@@ -250,6 +259,12 @@ def place_order(principal: Principal, contest_id: str, request: OrderRequest, no
 
 def _place(principal: Principal, contest_id: str, request: OrderRequest, now: datetime,
            ports: TradingPorts) -> PlaceResult:
+    recalled = ports.memory.recall(contest_id, principal.user_id) if ports.memory else None
+    if recalled is not None and ports.memory is not None:
+        try:
+            return _place_recalled(principal, recalled, request, now, ports)
+        except (RuleViolation, NotFound, Conflict):  # never refuse on remembered state: read, then decide again
+            ports.memory.forget_entry(contest_id, principal.user_id)
     known = ports.universe.get(request.symbol)
     snapshot = ports.store.load_placement(
         contest_id, principal.user_id, known.symbol if known else None, request.client_order_id,
@@ -257,6 +272,8 @@ def _place(principal: Principal, contest_id: str, request: OrderRequest, now: da
     contest = snapshot.contest
     if contest is None:
         raise NotFound("No such contest.")
+    if ports.memory is not None:
+        ports.memory.learn_contest(contest)
     if snapshot.original_order_id is not None:
         return _original(ports.store, contest_id, principal.user_id, snapshot.original_order_id)
     entry = snapshot.entry
@@ -269,10 +286,22 @@ def _place(principal: Principal, contest_id: str, request: OrderRequest, now: da
     return _commit_placement(ports, principal, contest, entry=entry, request=request, quote=quote, now=now)
 
 
+def _place_recalled(principal: Principal, recalled: Recalled, request: OrderRequest, now: datetime,
+                    ports: TradingPorts) -> PlaceResult:
+    """The same checks on the remembered contest and entry, the quote from the market's cache; a clientOrderId
+    seen before is found by the transaction's marker condition instead of a read."""
+    contest = recalled.contest
+    _require_tradable(contest, request, now, ports.calendar)
+    symbol = _require_symbol(contest, request, ports.universe)
+    quote = fresh_quote(None, symbol, now, ports)
+    request = replace(request, symbol=symbol)
+    return _commit_placement(ports, principal, contest, entry=recalled.entry, request=request, quote=quote, now=now)
+
+
 def _commit_placement(ports: TradingPorts, principal: Principal, contest: Contest, *, entry: Entry,
                       request: OrderRequest, quote: Quote, now: datetime) -> PlaceResult:
     session_day = ports.calendar.session_date(now) or now.date()
-    prices = {symbol: item.price for symbol, item in _position_prices(ports.store, entry, contest, request).items()}
+    prices = _position_prices(ports.store, entry, contest, request, known={})
     order_id = new_ulid()
     for attempt in _attempts():
         placement = decide_placement(
@@ -286,6 +315,8 @@ def _commit_placement(ports: TradingPorts, principal: Principal, contest: Contes
         change = PortfolioChange(entry, placement.portfolio, trades_by_day=placement.trades_by_day)
         result = ports.store.commit(change, order, new_order=True, now=now)
         if result.outcome is Outcome.COMMITTED:
+            if ports.memory is not None and result.entry is not None:
+                ports.memory.learn_entry(result.entry)
             _remember_symbol(ports.store, entry, request)
             return PlaceResult(order, created=True)
         if result.outcome is Outcome.DUPLICATE and result.original_order_id:
@@ -295,6 +326,7 @@ def _commit_placement(ports: TradingPorts, principal: Principal, contest: Contes
             if fresh is None or fresh.status != "active":
                 raise _not_joined(contest, principal)
             entry = fresh
+            prices = _position_prices(ports.store, entry, contest, request, known=prices)
         elif result.outcome is Outcome.ORDER_CHANGED:
             order_id = new_ulid()  # an id collision: take another
         _backoff(ports, attempt)
@@ -407,6 +439,8 @@ def cancel_order(principal: Principal, contest_id: str, order_id: str, now: date
                               closing=Closing("cancelled", "cancelled by its owner"), now=now, sleep=ports.sleep,
                               serialize=ports.serialize_entry_writes)
     if result.ended is not None:
+        if ports.memory is not None:  # the entry changed under what placing remembers: read it next time
+            ports.memory.forget_entry(contest_id, principal.user_id)
         return result.ended
     if result.current is None:
         raise NotFound("No such order.")

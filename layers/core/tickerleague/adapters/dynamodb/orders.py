@@ -368,7 +368,7 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class CommitResult:
     outcome: Outcome
-    entry: entries_table.Entry | None = None
+    entry: entries_table.Entry | None = None  # COMMITTED: as written; STALE_ENTRY: as found (when returned)
     original_order_id: str | None = None
     order: Order | None = None
 
@@ -382,13 +382,18 @@ class PortfolioChange:
     trades_by_day: dict[str, int] | None = None
     require_active: bool = True  # placements need an active entry; fills, cancels and expiries do not
 
+    def entry_after(self, now: datetime) -> entries_table.Entry:
+        """The entry as this change writes it."""
+        entry = self.entry
+        return replace(
+            entry, portfolio=self.portfolio, version=entry.version + 1, updated_at=iso_ms(now),
+            trades_by_day=self.trades_by_day if self.trades_by_day is not None else entry.trades_by_day,
+        )
+
 
 def _entry_update(change: PortfolioChange, now: datetime) -> dict[str, Any]:
     entry = change.entry
-    after = entries_table.entry_to_item(replace(
-        entry, portfolio=change.portfolio, version=entry.version + 1,
-        trades_by_day=change.trades_by_day if change.trades_by_day is not None else entry.trades_by_day,
-    ))
+    after = entries_table.entry_to_item(change.entry_after(now))
     names: dict[str, str] = {}
     values: dict[str, Any] = {
         ":cash": after["cash"], ":reservedCash": after["reservedCash"], ":feesPaid": after["feesPaid"],
@@ -476,7 +481,7 @@ def commit(change: PortfolioChange, order: Order, *, new_order: bool, now: datet
         client.transact_write_items(TransactItems=items, ClientRequestToken=uuid.uuid4().hex)
     except client.exceptions.TransactionCanceledException as error:
         return _cancelled(error.response.get("CancellationReasons") or [], roles)
-    return CommitResult(Outcome.COMMITTED)
+    return CommitResult(Outcome.COMMITTED, entry=change.entry_after(now))
 
 
 def _cancelled(reasons: list[dict[str, Any]], roles: list[str]) -> CommitResult:
