@@ -12,89 +12,14 @@ Counts, not times: nothing here depends on the machine's speed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-class CallCounter:
-    """Counts DynamoDB API calls (operation names) seen by every hooked botocore session."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def __call__(self, **kwargs: Any) -> None:
-        self.calls.append(kwargs["model"].name)
-
-    @contextmanager
-    def measure(self) -> Iterator[Counter[str]]:
-        start = len(self.calls)
-        counted: Counter[str] = Counter()
-        yield counted
-        counted.update(self.calls[start:])
-
-
-def install(counter: CallCounter) -> None:
-    """Hook boto3's default session and every session PynamoDB creates from now on; drop cached clients."""
-    import boto3
-    import pynamodb.connection.base as pynamodb_base
-    from tickerleague.adapters.dynamodb.base import bind_table
-    from tickerleague.adapters.dynamodb.entries import _client
-
-    boto3.setup_default_session()
-    boto3.DEFAULT_SESSION._session.register("before-call.dynamodb", counter)  # type: ignore[union-attr]
-    original = pynamodb_base.get_session
-
-    def hooked_session() -> Any:
-        session = original()
-        session.register("before-call.dynamodb", counter)
-        return session
-
-    pynamodb_base.get_session = hooked_session  # type: ignore[assignment]
-    _client.cache_clear()
-    bind_table()
-    from tickerleague.adapters.dynamodb.base import BaseItem, _all_models
-
-    for model in _all_models(BaseItem):
-        model._connection = None
-
-
-def _environment(endpoint: str | None) -> None:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.setdefault("AWS_REGION", "us-east-1")
-    os.environ.setdefault("JWT_SIGNING_KEYS", json.dumps({"current": "b1", "b1": "b" * 48}))
-    os.environ.setdefault("ARGON2_TIME_COST", "1")
-    os.environ.setdefault("ARGON2_MEMORY_KIB", "8192")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
-    os.environ["TABLE_NAME"] = f"tl-bench-{uuid.uuid4().hex[:8]}"
-    os.environ["EVENT_BUS_NAME"] = "tickerleague-bench"
-    if endpoint:
-        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
-    else:
-        os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
-
-
-def _create_table() -> None:
-    import boto3
-
-    sys.path.insert(0, str(ROOT))
-    from tests.support.table import create_table
-
-    create_table(boto3.client("dynamodb", region_name="us-east-1",
-                              endpoint_url=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")), os.environ["TABLE_NAME"])
+from benchmarks._support import ROOT, CallCounter, create_table, install, set_environment
 
 
 def _state_machine() -> None:
@@ -197,7 +122,8 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint", help="DynamoDB endpoint (DynamoDB Local); default: moto in-process")
     args = parser.parse_args(argv)
-    _environment(args.endpoint)
+    set_environment("tl-bench", args.endpoint)
+    os.environ["EVENT_BUS_NAME"] = "tickerleague-bench"
     from moto import mock_aws
 
     config: Any = {"core": {"passthrough": {"services": ["dynamodb"], "urls": []}}} if args.endpoint else None
@@ -205,7 +131,7 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
         from tickerleague.config import settings
 
         settings.cache_clear()
-        _create_table()
+        create_table()
         _state_machine()
         counter = CallCounter()
         install(counter)

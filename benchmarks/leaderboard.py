@@ -26,18 +26,20 @@ import random
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from benchmarks._support import dynamodb_local
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "layers" / "core"))
+
 
 T0 = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 TABLE = "tickerleague-bench"
@@ -75,21 +77,6 @@ def _configure(endpoint: str) -> None:
                            config=Config(read_timeout=300, retries={"max_attempts": 10, "mode": "standard"},
                                          max_pool_connections=32))
     entries.client = lambda: patient
-
-
-@contextmanager
-def dynamodb_local(endpoint: str | None) -> Iterator[str]:
-    """An existing endpoint (`--endpoint`), or a fresh in-memory DynamoDB Local stopped afterwards."""
-    if endpoint:
-        yield endpoint
-        return
-    from infra.local.dynamodb_local import free_port, start_dynamodb_local
-
-    local = start_dynamodb_local(port=free_port(), timeout=120)
-    try:
-        yield local.endpoint
-    finally:
-        local.stop()
 
 
 def _create_table() -> None:

@@ -23,7 +23,6 @@ Exit status 1 when a round-trip budget is broken.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -32,34 +31,17 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks._support import ROOT, CallCounter, create_table, dynamodb_local, install, set_environment
+
 BUDGETS = {"POST /v1/contests/{id}/orders": 3, "GET /v1/contests/{id}/portfolio": 2}  # label prefix -> round trips
 
 
 def _environment(endpoint: str) -> None:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.setdefault("AWS_REGION", "us-east-1")
-    os.environ.setdefault("JWT_SIGNING_KEYS", json.dumps({"current": "b1", "b1": "b" * 48}))
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    set_environment("tl-bench-trading", endpoint)
     os.environ["QUOTES_PROVIDER"] = "simulated"
     os.environ["MARKET_CALENDAR"] = "24x7"
-    os.environ["TABLE_NAME"] = f"tl-bench-trading-{uuid.uuid4().hex[:8]}"
-    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
-
-
-def _create_table() -> None:
-    from tickerleague.adapters.dynamodb.entries import client
-
-    from tests.support.table import create_table
-
-    create_table(client(), os.environ["TABLE_NAME"])
 
 
 def _world() -> Any:
@@ -243,25 +225,13 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
     parser.add_argument("--orders", type=int, default=200, help="placements per throughput series")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    instance = None
-    endpoint = args.endpoint
-    if endpoint is None:
-        from infra.local.dynamodb_local import free_port, start_dynamodb_local
-
-        instance = start_dynamodb_local(free_port())
-        endpoint = instance.endpoint
-    try:
+    with dynamodb_local(args.endpoint) as endpoint:
         _environment(endpoint)
-        from benchmarks.contest_roundtrips import CallCounter, install
-
         counter = CallCounter()
         install(counter)
-        _create_table()
+        create_table()
         trips = round_trips(counter)
         rates = throughput(args.orders)
-    finally:
-        if instance is not None:
-            instance.stop()
     out(trips_table(trips))
     out("")
     out(rates_table(rates))

@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import pytest
 
-from benchmarks.contest_roundtrips import CallCounter
+from benchmarks._support import CallCounter, install
 from tests.unit.contests.helpers import World, join, published
 
 
 @pytest.fixture
 def counter(world: World, monkeypatch: pytest.MonkeyPatch) -> CallCounter:
-    import boto3
-    import pynamodb.connection.base as pynamodb_base
-    from tickerleague.adapters.dynamodb.base import BaseItem, _all_models
-    from tickerleague.adapters.dynamodb.entries import _client
-
     counting = CallCounter()
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    boto3.setup_default_session()
-    boto3.DEFAULT_SESSION._session.register("before-call.dynamodb", counting)  # type: ignore[union-attr]
-    original = pynamodb_base.get_session
-
-    def hooked() -> Any:
-        session = original()
-        session.register("before-call.dynamodb", counting)
-        return session
-
-    monkeypatch.setattr(pynamodb_base, "get_session", hooked)
-    _client.cache_clear()
-    for model in _all_models(BaseItem):
-        model._connection = None
+    install(counting, monkeypatch.setattr)
     return counting
 
 
