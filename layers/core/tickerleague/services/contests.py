@@ -277,8 +277,9 @@ def publish_contest(actor: Actor, contest_id: str, *, lifecycle: LifecyclePort |
 # ---------------------------------------------------------------------------------------------------- cancel
 def cancel_contest(actor: Actor, contest_id: str, *, lifecycle: LifecyclePort | None = None,
                    now: datetime | None = None) -> Contest:
-    """draft | scheduled | active -> cancelled. Joining and trading check the status, so both stop with this write;
-    stopping the execution afterwards only tidies up (its steps would find the contest cancelled anyway)."""
+    """draft | scheduled | active -> cancelled. Joining and trading check the status, so both stop with this write
+    (trading in other containers within PLACEMENT_MEMORY_SECONDS: services/placement_memory.py); stopping the
+    execution afterwards only tidies up (its steps would find the contest cancelled anyway)."""
     moment = now or utcnow()
     for _ in range(WRITE_ATTEMPTS):
         contest = _require(contest_id)
