@@ -1,5 +1,6 @@
 """Shared plumbing of the HTTP quote providers: one GET with a timeout and a verdict, a per-container rate
-limiter, strict JSON-to-Decimal parsing and timestamp sanity checks.
+limiter, the budget a `fetch` spends its calls within, strict JSON-to-Decimal parsing and timestamp sanity
+checks.
 
 `requests` is imported inside the functions that use it, so importing a provider costs nothing at cold start
 until it is first asked for a quote.
@@ -12,7 +13,8 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -229,6 +231,82 @@ def clean_symbols(symbols: Any) -> list[str]:
         if is_valid_symbol(symbol):
             seen.setdefault(symbol, None)
     return list(seen)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallBudget:
+    """How a provider's `fetch` spends its calls: sequentially, in batches of `batch_size` symbols, within
+    `time_budget_seconds` and the `limiter`, so a slow or failing provider cannot eat a Lambda's timeout.
+
+    `answers` makes the calls and yields each answered batch with its decoded payload. It stops, recording
+    why in `failures`, at the first of:
+    - the time budget spent (a retryable failure);
+    - the limiter's budget spent (retryable, with the seconds until it frees up as `retry_after_seconds`);
+    - a 429, which also blocks the limiter for its Retry-After (`DEFAULT_RETRY_AFTER_SECONDS` without one);
+    - `max_consecutive_failures` retryable failures in a row (timeouts, 5xx), when set; a permanent failure
+      resets the count, and None never stops.
+    Any other failure is recorded and the next batch is asked. A failure whose status is in `fatal_statuses`
+    (a bad key fails every call alike) is raised at once. Log lines go to `log`, prefixed with `provider`.
+    """
+
+    provider: str
+    fatal_statuses: frozenset[int]
+    log: logging.Logger
+    limiter: RateLimiter
+    time_budget_seconds: float
+    monotonic: Callable[[], float]
+    batch_size: int = 1
+    max_consecutive_failures: int | None = None
+
+    def answers(
+        self,
+        symbols: Sequence[str],
+        request: Callable[[list[str]], Any],
+        failures: list[QuoteProviderError],
+    ) -> Iterator[tuple[list[str], Any]]:
+        """(batch, payload) for each batch of `symbols` that `request` got an answer for; every failure that
+        is not raised is appended to `failures`."""
+        consecutive = 0
+        deadline = self.monotonic() + self.time_budget_seconds
+        for start in range(0, len(symbols), self.batch_size):
+            batch = list(symbols[start : start + self.batch_size])
+            left = len(symbols) - start
+            if self.monotonic() >= deadline:
+                self.log.warning("%s: time budget spent, %d symbols left for the next run", self.provider, left)
+                failures.append(QuoteProviderError(True, "time budget spent", provider=self.provider))
+                return
+            if not self.limiter.try_acquire():
+                wait = self.limiter.seconds_until_available()
+                self.log.info("%s: rate budget spent, %d symbols left for the next run", self.provider, left)
+                failures.append(
+                    QuoteProviderError(
+                        True, "rate limit budget spent", provider=self.provider, retry_after_seconds=wait
+                    )
+                )
+                return
+            try:
+                payload = request(batch)
+            except QuoteProviderError as exc:
+                if exc.status in self.fatal_statuses:
+                    raise
+                failures.append(exc)
+                if exc.status == 429:
+                    self.limiter.block(exc.retry_after_seconds or DEFAULT_RETRY_AFTER_SECONDS)
+                    self.log.warning("%s: 429, backing off %ss", self.provider, exc.retry_after_seconds)
+                    return
+                self.log.warning("%s: %s for %s", self.provider, exc.reason, _named(batch))
+                consecutive = consecutive + 1 if exc.retryable else 0
+                if self.max_consecutive_failures is not None and consecutive >= self.max_consecutive_failures:
+                    return
+                continue
+            consecutive = 0
+            yield batch, payload
+
+
+def _named(symbols: list[str], at_most: int = 5) -> str:
+    """A batch's symbols for a log line: the first few, then how many more."""
+    shown = ",".join(symbols[:at_most])
+    return shown if len(symbols) <= at_most else f"{shown} and {len(symbols) - at_most} more"
 
 
 def most_telling(failures: list[QuoteProviderError]) -> QuoteProviderError:

@@ -24,6 +24,7 @@ from typing import Any
 
 from tickerleague.adapters.quotes._http import (
     DEFAULT_TIMEOUT,
+    CallBudget,
     HttpJsonClient,
     RateLimiter,
     clean_symbols,
@@ -78,10 +79,16 @@ class FinnhubQuoteProvider:
             raise ValueError("the finnhub provider needs an API key")
         self._base_url = base_url.rstrip("/")
         self._clock = clock
-        self._monotonic = monotonic
-        self._budget = time_budget_seconds
-        self._max_consecutive_failures = max_consecutive_failures
         self.limiter = limiter or RateLimiter(max_calls_per_minute, 60.0, monotonic)
+        self._calls = CallBudget(
+            provider=SOURCE,
+            fatal_statuses=frozenset({401}),  # a bad key fails every call: say so at once
+            log=logger,
+            limiter=self.limiter,
+            time_budget_seconds=time_budget_seconds,
+            monotonic=monotonic,
+            max_consecutive_failures=max_consecutive_failures,
+        )
         # When the budget cannot cover every symbol, the least recently asked go first (round robin).
         self._asked_at: dict[str, int] = {}
         self._asks = itertools.count()
@@ -93,37 +100,7 @@ class FinnhubQuoteProvider:
             self._asked_at.clear()
         quotes: dict[str, Quote] = {}
         failures: list[QuoteProviderError] = []
-        consecutive = 0
-        deadline = self._monotonic() + self._budget
-        for position, symbol in enumerate(wanted):
-            if self._monotonic() >= deadline:
-                logger.warning("finnhub: time budget spent, %d symbols left for the next run", len(wanted) - position)
-                failures.append(QuoteProviderError(True, "time budget spent", provider=SOURCE))
-                break
-            if not self.limiter.try_acquire():
-                wait = self.limiter.seconds_until_available()
-                logger.info("finnhub: rate budget spent, %d symbols left for the next run", len(wanted) - position)
-                failures.append(
-                    QuoteProviderError(True, "rate limit budget spent", provider=SOURCE, retry_after_seconds=wait)
-                )
-                break
-            try:
-                self._asked_at[symbol] = next(self._asks)
-                payload = self._http.get_json(f"{self._base_url}/quote", {"symbol": symbol})
-            except QuoteProviderError as exc:
-                if exc.status == 401:
-                    raise  # a bad key fails every call: say so at once
-                failures.append(exc)
-                if exc.status == 429:
-                    self.limiter.block(exc.retry_after_seconds or 60)
-                    logger.warning("finnhub: 429, backing off %ss", exc.retry_after_seconds)
-                    break
-                logger.warning("finnhub: %s for %s", exc.reason, symbol)
-                consecutive = consecutive + 1 if exc.retryable else 0
-                if consecutive >= self._max_consecutive_failures:
-                    break
-                continue
-            consecutive = 0
+        for [symbol], payload in self._calls.answers(wanted, self._ask, failures):
             quote, problem = parse_quote(symbol, payload, self._clock())
             if quote is not None:
                 quotes[symbol] = quote
@@ -135,3 +112,9 @@ class FinnhubQuoteProvider:
         if not quotes and failures:
             raise most_telling(failures)
         return quotes
+
+    def _ask(self, batch: list[str]) -> Any:
+        """One `/quote` call for the batch's one symbol, remembered as its latest turn."""
+        [symbol] = batch
+        self._asked_at[symbol] = next(self._asks)
+        return self._http.get_json(f"{self._base_url}/quote", {"symbol": symbol})

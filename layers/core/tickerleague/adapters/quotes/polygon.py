@@ -22,6 +22,7 @@ from typing import Any
 
 from tickerleague.adapters.quotes._http import (
     DEFAULT_TIMEOUT,
+    CallBudget,
     HttpJsonClient,
     RateLimiter,
     clean_symbols,
@@ -100,43 +101,23 @@ class PolygonQuoteProvider:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._base_url = base_url.rstrip("/")
-        self._batch_size = batch_size
         self._clock = clock
-        self._monotonic = monotonic
-        self._budget = time_budget_seconds
         self.limiter = limiter or RateLimiter(max_calls_per_minute, 60.0, monotonic)
+        self._calls = CallBudget(
+            provider=SOURCE,
+            fatal_statuses=frozenset({401, 403}),  # a bad key or plan fails every batch alike: say so at once
+            log=logger,
+            limiter=self.limiter,
+            time_budget_seconds=time_budget_seconds,
+            monotonic=monotonic,
+            batch_size=batch_size,
+        )
         self._http = HttpJsonClient(SOURCE, {"Authorization": f"Bearer {api_key}"}, timeout, clock)
 
     def fetch(self, symbols: Sequence[str]) -> dict[str, Quote]:
-        wanted = clean_symbols(symbols)
         quotes: dict[str, Quote] = {}
         failures: list[QuoteProviderError] = []
-        deadline = self._monotonic() + self._budget
-        for start in range(0, len(wanted), self._batch_size):
-            batch = wanted[start : start + self._batch_size]
-            if self._monotonic() >= deadline:
-                logger.warning("polygon: time budget spent, %d symbols left", len(wanted) - start)
-                failures.append(QuoteProviderError(True, "time budget spent", provider=SOURCE))
-                break
-            if not self.limiter.try_acquire():
-                wait = self.limiter.seconds_until_available()
-                logger.info("polygon: rate budget spent, %d symbols left", len(wanted) - start)
-                failures.append(
-                    QuoteProviderError(True, "rate limit budget spent", provider=SOURCE, retry_after_seconds=wait)
-                )
-                break
-            try:
-                payload = self._http.get_json(f"{self._base_url}{SNAPSHOT_PATH}", {"tickers": ",".join(batch)})
-            except QuoteProviderError as exc:
-                failures.append(exc)
-                if exc.status == 429:
-                    self.limiter.block(exc.retry_after_seconds or 60)
-                    logger.warning("polygon: 429, backing off %ss", exc.retry_after_seconds)
-                    break
-                if exc.status in (401, 403):
-                    raise  # a bad key or plan fails every batch alike: say so at once
-                logger.warning("polygon: %s", exc.reason)
-                continue
+        for batch, payload in self._calls.answers(clean_symbols(symbols), self._ask, failures):
             problem = self._collect(payload, set(batch), quotes)
             if problem is not None:
                 logger.warning("polygon: malformed snapshot: %s", problem)
@@ -144,6 +125,10 @@ class PolygonQuoteProvider:
         if not quotes and failures:
             raise most_telling(failures)
         return quotes
+
+    def _ask(self, batch: list[str]) -> Any:
+        """One snapshot call for the batch's tickers."""
+        return self._http.get_json(f"{self._base_url}{SNAPSHOT_PATH}", {"tickers": ",".join(batch)})
 
     def _collect(self, payload: Any, asked: set[str], quotes: dict[str, Quote]) -> str | None:
         """Add the good rows of one snapshot to `quotes`; the reason if the payload as a whole is unusable."""
