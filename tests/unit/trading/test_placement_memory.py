@@ -287,3 +287,20 @@ def test_cancelling_an_order_forgets_the_entry(world: World, memory: PlacementMe
     here.place("alice", contest, quantity="1")
     portfolio: Portfolio = world.entry(contest, "alice").portfolio
     assert portfolio.reserved_cash == 0 and ledger_imbalance(portfolio) == 0
+
+
+def test_a_position_limit_is_checked_on_the_fresh_entry_s_positions_at_their_prices(
+        world: World, memory: PlacementMemory) -> None:
+    from tickerleague.domain.contests import ContestRules
+
+    here = container(world, memory)
+    elsewhere = container(world, PlacementMemory(5))
+    contest = alice_in_a_contest(world, starting_cash="10000.00", rules=ContestRules(max_position_pct=Decimal(50)))
+    world.quote("MSFT", "100")
+    here.place("alice", contest, quantity="1")  # remembered: $9,900 and 1 AAPL
+    elsewhere.place("alice", contest, symbol="MSFT", quantity="50")  # really: $4,900, 1 AAPL, 50 MSFT
+    world.quote("MSFT", "20")  # MSFT now worth $1,000, not the $5,000 it cost
+    with pytest.raises(RuleViolation) as refused:  # 46 AAPL = $4,600 of a $6,000 portfolio
+        here.place("alice", contest, quantity="45")
+    assert refused.value.code == "POSITION_LIMIT_EXCEEDED"
+    assert world.entry(contest, "alice").version == 2
