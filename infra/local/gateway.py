@@ -136,6 +136,9 @@ class LocalGateway:
         facts = self._facts(request, request_id, None, None)
         if len(request.body) > MAX_BODY_BYTES:
             return self._answer(render(self._fallback_api, "REQUEST_TOO_LARGE", facts), request_id)
+        preflight = self._preflight(request) if request.method == "OPTIONS" else None
+        if preflight is not None:
+            return self._answer(preflight, request_id)
         match = self.routes.match(request.method, request.path)
         if match is None:
             return self._answer(render(self._fallback_api, "MISSING_AUTHENTICATION_TOKEN", facts), request_id)
@@ -153,6 +156,27 @@ class LocalGateway:
             authorizer_context = outcome
         event = proxy_event(request, info, authorizer_context, api.binary_media_types)
         return self._integrate(api, match.route, event, facts, request_id)
+
+    def _preflight(self, request: HttpRequest) -> GatewayAnswer | None:
+        """What the OPTIONS method SAM generates for a path of an Api with ``Cors`` answers (a mock integration:
+        200, CORS headers, body `{}`, no authorizer); None where the path's Api has no ``Cors`` or the template
+        defines the path's OPTIONS method itself (SAM then leaves it alone)."""
+        found = self.routes.resource_for(request.path)
+        if found is None:
+            return None
+        routes = self.routes.routes_at(found[0])
+        cors = self.apis[next(iter(routes.values())).api_id].cors
+        if cors is None or "OPTIONS" in routes:
+            return None
+        methods = cors.allow_methods or ",".join(sorted({*_expanded(routes), "OPTIONS"}))
+        headers = [("Access-Control-Allow-Origin", cors.allow_origin), ("Access-Control-Allow-Methods", methods)]
+        if cors.allow_headers is not None:
+            headers.append(("Access-Control-Allow-Headers", cors.allow_headers))
+        if cors.max_age is not None:
+            headers.append(("Access-Control-Max-Age", cors.max_age))
+        if cors.allow_credentials:
+            headers.append(("Access-Control-Allow-Credentials", "true"))
+        return GatewayAnswer(200, [*headers, ("Content-Type", "application/json")], b"{}")
 
     def _integrate(
         self, api: ApiDef, route: ApiRoute, event: dict[str, Any], facts: RequestFacts, request_id: str
@@ -265,6 +289,13 @@ class LocalGateway:
         request_id = str(uuid.uuid4())
         facts = self._facts(request, request_id, None, None)
         return self._answer(render(self._fallback_api, "REQUEST_TOO_LARGE", facts), request_id)
+
+
+def _expanded(routes: dict[str, ApiRoute]) -> set[str]:
+    """The methods of a resource, ANY standing for all of them (as in SAM's generated Allow-Methods)."""
+    if "ANY" in routes:
+        return {"DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"}
+    return set(routes)
 
 
 def _identity(spec: AuthorizerDef, request: HttpRequest) -> tuple[str, ...] | None:

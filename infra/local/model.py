@@ -83,6 +83,17 @@ class GatewayResponseDef:
 
 
 @dataclass(frozen=True)
+class CorsDef:
+    """An Api's ``Cors``: what the OPTIONS methods SAM generates for every path (mock integrations) answer."""
+
+    allow_origin: str
+    allow_headers: str | None = None
+    allow_methods: str | None = None  # None: the path's own methods and OPTIONS, as SAM generates them
+    max_age: str | None = None
+    allow_credentials: bool = False
+
+
+@dataclass(frozen=True)
 class ThrottleDef:
     """Stage-wide throttling from ``MethodSettings`` (``/*`` and ``*``)."""
 
@@ -102,6 +113,7 @@ class ApiDef:
     binary_media_types: tuple[str, ...]
     throttle: ThrottleDef | None
     routes: tuple[ApiRoute, ...]
+    cors: CorsDef | None = None
 
 
 @dataclass(frozen=True)

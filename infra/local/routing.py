@@ -76,6 +76,10 @@ class RouteTable:
         best, captured = min(candidates, key=lambda item: item[0].specificity)
         return best.path, captured
 
+    def routes_at(self, resource_path: str) -> dict[str, ApiRoute]:
+        """The routes of one resource, by method."""
+        return dict(self._methods.get(resource_path, {}))
+
     def match(self, method: str, path: str) -> RouteMatch | None:
         """The route serving ``method path``, or None (API Gateway's MISSING_AUTHENTICATION_TOKEN)."""
         found = self.resource_for(path)

@@ -25,6 +25,7 @@ from infra.local.model import (
     ApiDef,
     ApiRoute,
     AuthorizerDef,
+    CorsDef,
     EventBusDef,
     EventRuleDef,
     EventSource,
@@ -514,6 +515,7 @@ class LocalTemplate:
             binary_media_types=tuple(str(t).replace("~1", "/") for t in properties.get("BinaryMediaTypes") or []),
             throttle=_throttle(properties.get("MethodSettings") or []),
             routes=routes,
+            cors=_cors(properties.get("Cors")),
         )
 
     def _authorizer(self, api_id: str, name: str, spec: Mapping[str, Any]) -> AuthorizerDef:
@@ -763,6 +765,33 @@ def _gateway_response(spec: Mapping[str, Any]) -> GatewayResponseDef:
         headers={str(k): str(v) for k, v in (parameters.get("Headers") or {}).items()},
         templates={str(k): str(v) for k, v in (spec.get("ResponseTemplates") or {}).items()},
     )
+
+
+def _cors(spec: Any) -> CorsDef | None:
+    """SAM's ``Cors``: one quoted origin (``"'*'"``), or a mapping of quoted header values."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        return CorsDef(allow_origin=_unquoted(spec))
+
+    def optional(name: str) -> str | None:
+        value = spec.get(name)
+        return None if value is None else _unquoted(str(value))
+
+    return CorsDef(
+        allow_origin=_unquoted(str(spec["AllowOrigin"])),
+        allow_headers=optional("AllowHeaders"),
+        allow_methods=optional("AllowMethods"),
+        max_age=optional("MaxAge"),
+        allow_credentials=bool(spec.get("AllowCredentials", False)),
+    )
+
+
+def _unquoted(value: str) -> str:
+    """SAM's CORS values are header values in single quotes."""
+    if len(value) < 2 or not (value.startswith("'") and value.endswith("'")):
+        raise TemplateError(f"a Cors value must be a quoted string like \"'*'\", got {value!r}")
+    return value[1:-1]
 
 
 def _throttle(method_settings: list[Any]) -> ThrottleDef | None:
