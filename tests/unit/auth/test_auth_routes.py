@@ -88,6 +88,16 @@ def test_signup_validation_names_the_field_and_writes_nothing(body: dict[str, An
     assert login(email="a@example.com").error_code == "INVALID_CREDENTIALS"
 
 
+def test_signup_names_every_bad_field_at_once() -> None:
+    body = {"email": "not-an-email", "password": "password123", "extra": 1}
+    answer = call(auth.signup, api_event("POST", "/v1/auth/signup", body=body))
+    assert (answer.status, answer.error_code) == (422, "VALIDATION_FAILED")
+    assert answer.body["error"]["details"]["fields"] == {
+        "email": "must be a valid email address", "password": "is too common; choose another",
+        "displayName": "is required", "extra": "is not a known field",
+    }
+
+
 @pytest.mark.parametrize(
     ("raw", "headers", "status", "code"),
     [
