@@ -108,12 +108,20 @@ def test_the_highest_entry_version_wins_whatever_order_writers_report_in(world: 
     assert recalled is not None and recalled.entry.version == 7
 
 
-def test_forgetting_and_a_zero_ttl(world: World, memory: PlacementMemory, clock: Clock) -> None:
+def test_a_contest_that_left_active_is_not_brought_back_by_an_older_read(world: World,
+                                                                           memory: PlacementMemory) -> None:
     contest, entry = _contest_and_entry(world)
     memory.learn_contest(contest)
     memory.learn_entry(entry)
-    memory.forget_contest(contest.contest_id)
+    cancelled = replace(contest, status=ContestStatus.CANCELLED, revision=contest.revision + 1)
+    memory.learn_contest(cancelled)
     assert memory.recall(contest.contest_id, "alice") is None
+    memory.learn_contest(contest)  # a read made before the cancel, answered after it
+    assert memory.recall(contest.contest_id, "alice") is None
+
+
+def test_forgetting_and_a_zero_ttl(world: World, memory: PlacementMemory, clock: Clock) -> None:
+    contest, entry = _contest_and_entry(world)
     memory.learn_contest(contest)
     memory.forget_entry(contest.contest_id, "alice")
     assert memory.recall(contest.contest_id, "alice") is None

@@ -288,7 +288,7 @@ def cancel_contest(actor: Actor, contest_id: str, *, lifecycle: LifecyclePort | 
             repo.replace_state(contest, cancelled, _audit(actor, "contest.cancel", contest, cancelled, moment))
         except repo.StaleContest:
             continue
-        placement_memory.forget_contest(contest_id)
+        placement_memory.contest_left_active(cancelled)
         if contest.execution_arn:
             (lifecycle or default_lifecycle()).stop(contest.execution_arn, "contest cancelled")
         return cancelled

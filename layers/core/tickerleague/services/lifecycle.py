@@ -18,7 +18,6 @@ from typing import Any, Literal
 from tickerleague.adapters.dynamodb import contests as repo
 from tickerleague.clock import iso, utcnow
 from tickerleague.domain.contests import Contest, ContestStatus, LifecycleFailure
-from tickerleague.services import placement_memory
 
 logger = logging.getLogger("tickerleague.lifecycle")
 
@@ -101,10 +100,8 @@ def end(contest_id: str, schedule_version: int, ports: LifecyclePorts | None = N
     if contest.status is ContestStatus.ACTIVE:
         _wait_until(contest.ends_at, p)
         p.on_ended(contest_id, contest.ends_at)
-        ended = repo.lifecycle_transition(contest_id, schedule_version, ContestStatus.ACTIVE, ContestStatus.ENDED,
-                                          p.clock())
-        placement_memory.forget_contest(contest_id)
-        if not ended:
+        if not repo.lifecycle_transition(contest_id, schedule_version, ContestStatus.ACTIVE, ContestStatus.ENDED,
+                                         p.clock()):
             contest = _current(contest_id, schedule_version)
             if contest is None or contest.status is not ContestStatus.ENDED:
                 return "skipped"

@@ -6,9 +6,10 @@ Nothing remembered is trusted for what the transaction guards, and nothing remem
   transaction answers the fresh entry (ReturnValuesOnConditionCheckFailure), and the decision is taken again on it;
 - the contest: remembered only while active and for at most `ttl_seconds` from the read that found it (never
   extended by using it). Once active, a contest's rules and end cannot change (`domain.contests.apply_edit`), only
-  its status: the end is checked against the clock; a cancel made in this container forgets the contest at once
-  (`forget_contest`), one made in another container reaches this one's placements within `ttl_seconds`, the same
-  bounded delay the authorizer's cache gives a suspension;
+  its status: the end is checked against the clock; a cancel made in this container is learned at once
+  (`contest_left_active`: a read of an older revision still in flight cannot bring the contest back), one made in
+  another container reaches this one's placements within `ttl_seconds`, the same bounded delay the authorizer's cache
+  gives a suspension;
 - a refusal decided on remembered state is never answered: placing forgets the entry and decides again on fresh reads.
 
 `PLACEMENT_MEMORY_SECONDS=0` turns it off (every placement reads first). docs/design/trading.md weighs the trade.
@@ -47,6 +48,7 @@ class PlacementMemory:
         self._clock = clock
         self._contests: OrderedDict[str, tuple[Contest, float]] = OrderedDict()
         self._entries: OrderedDict[tuple[str, str], tuple[Entry, float]] = OrderedDict()
+        self._left_active: OrderedDict[str, tuple[int, float]] = OrderedDict()  # contest id -> (revision, until)
         self._lock = threading.Lock()
 
     @property
@@ -64,14 +66,20 @@ class PlacementMemory:
         return Recalled(contest, entry) if contest is not None and entry is not None else None
 
     def learn_contest(self, contest: Contest) -> None:
-        """A contest just read from the table: remembered while active (anything else is forgotten)."""
+        """A contest just read or written: remembered while active; a contest no longer active is forgotten, and
+        so is any older revision of it learned later (a read that was in flight while it changed)."""
         if not self.enabled:
             return
+        until = self._clock() + self.ttl_seconds
         with self._lock:
             if contest.status is not ContestStatus.ACTIVE:
                 self._contests.pop(contest.contest_id, None)
+                _put(self._left_active, contest.contest_id, contest.revision, until, self.max_entries)
                 return
-            _put(self._contests, contest.contest_id, contest, self._clock() + self.ttl_seconds, self.max_entries)
+            left = _current(self._left_active, contest.contest_id, self._clock())
+            if left is not None and contest.revision < left:
+                return
+            _put(self._contests, contest.contest_id, contest, until, self.max_entries)
 
     def learn_entry(self, entry: Entry) -> None:
         """An entry as this container just wrote or read it. Concurrent writers may report out of order: the
@@ -89,14 +97,11 @@ class PlacementMemory:
         with self._lock:
             self._entries.pop((contest_id, user_id), None)
 
-    def forget_contest(self, contest_id: str) -> None:
-        with self._lock:
-            self._contests.pop(contest_id, None)
-
     def clear(self) -> None:
         with self._lock:
             self._contests.clear()
             self._entries.clear()
+            self._left_active.clear()
 
 
 def _current[K, V](items: OrderedDict[K, tuple[V, float]], key: K, now: float) -> V | None:
@@ -125,6 +130,6 @@ def default_memory() -> PlacementMemory:
     return PlacementMemory(settings().placement_memory_seconds)
 
 
-def forget_contest(contest_id: str) -> None:
-    """A contest's status changed in this container: its next placements read it again."""
-    default_memory().forget_contest(contest_id)
+def contest_left_active(contest: Contest) -> None:
+    """`contest` (cancelled or ended) was just written in this container: its next placements read it again."""
+    default_memory().learn_contest(contest)
