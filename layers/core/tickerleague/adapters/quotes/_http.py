@@ -151,6 +151,18 @@ def timestamp(raw: object, unit_per_second: int, now: datetime) -> datetime | No
     return _UNIX_EPOCH + timedelta(seconds=seconds, microseconds=micros)
 
 
+def priced_at(price_raw: object, time_raw: object, unit_per_second: int,
+              now: datetime) -> tuple[tuple[Decimal, datetime] | None, str | None]:
+    """((price, as_of), None) from a provider's raw price and Unix time, or (None, what is wrong with them)."""
+    price = positive_price(price_raw)
+    if price is None:
+        return None, f"bad price {price_raw!r}"
+    as_of = timestamp(time_raw, unit_per_second, now)
+    if as_of is None:
+        return None, f"bad timestamp {time_raw!r}"
+    return (price, as_of), None
+
+
 class HttpJsonClient:
     """One GET with an explicit timeout; answers the decoded JSON of a 200 or raises `QuoteProviderError`."""
 

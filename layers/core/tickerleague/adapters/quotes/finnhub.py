@@ -30,8 +30,7 @@ from tickerleague.adapters.quotes._http import (
     clean_symbols,
     is_zero_or_missing,
     most_telling,
-    positive_price,
-    timestamp,
+    priced_at,
     utcnow,
 )
 from tickerleague.domain.quotes import Quote, QuoteProviderError
@@ -50,13 +49,10 @@ def parse_quote(symbol: str, payload: Any, now: datetime) -> tuple[Quote | None,
     price_raw, time_raw = payload.get("c"), payload.get("t")
     if "c" in payload and "t" in payload and is_zero_or_missing(price_raw) and is_zero_or_missing(time_raw):
         return None, None  # Finnhub's answer for a symbol it does not know
-    price = positive_price(price_raw)
-    if price is None:
-        return None, f"bad price {price_raw!r}"
-    as_of = timestamp(time_raw, 1, now)
-    if as_of is None:
-        return None, f"bad timestamp {time_raw!r}"
-    return Quote(symbol, price, as_of, SOURCE), None
+    priced, problem = priced_at(price_raw, time_raw, 1, now)
+    if priced is None:
+        return None, problem
+    return Quote(symbol, *priced, SOURCE), None
 
 
 class FinnhubQuoteProvider:

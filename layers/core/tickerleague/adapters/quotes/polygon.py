@@ -28,8 +28,7 @@ from tickerleague.adapters.quotes._http import (
     clean_symbols,
     is_zero_or_missing,
     most_telling,
-    positive_price,
-    timestamp,
+    priced_at,
     utcnow,
 )
 from tickerleague.domain.quotes import Quote, QuoteProviderError
@@ -55,13 +54,7 @@ def _price_from(
     time_raw = block.get("t")
     if is_zero_or_missing(price_raw) and is_zero_or_missing(time_raw):
         return None, None
-    price = positive_price(price_raw)
-    if price is None:
-        return None, f"bad price {price_raw!r}"
-    as_of = timestamp(time_raw, unit_per_second, now)
-    if as_of is None:
-        return None, f"bad timestamp {time_raw!r}"
-    return (price, as_of), None
+    return priced_at(price_raw, time_raw, unit_per_second, now)
 
 
 def parse_ticker(item: Any, now: datetime) -> tuple[Quote | None, str | None]:
