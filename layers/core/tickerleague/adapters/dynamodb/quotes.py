@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PutError
@@ -40,6 +41,11 @@ class _QuoteFields(BaseItem):
         return Quote(self.symbol, self.price, as_of, self.source)
 
 
+def _quote_fields(quote: Quote) -> dict[str, Any]:
+    """The attributes every stored quote has."""
+    return {"symbol": quote.symbol, "price": quote.price, "as_of": iso_ms(quote.as_of), "source": quote.source}
+
+
 class LatestQuoteItem(_QuoteFields):
     """PK QUOTE#<SYMBOL>, SK LATEST."""
 
@@ -53,16 +59,7 @@ class LatestQuoteItem(_QuoteFields):
     @classmethod
     def new(cls, quote: Quote, now: datetime) -> LatestQuoteItem:
         pk, sk = cls.key(quote.symbol)
-        return cls(
-            pk,
-            sk,
-            symbol=quote.symbol,
-            price=quote.price,
-            as_of=iso_ms(quote.as_of),
-            source=quote.source,
-            written_at=iso_ms(now),
-            expiresAt=epoch_seconds(now + LATEST_TTL),
-        )
+        return cls(pk, sk, **_quote_fields(quote), written_at=iso_ms(now), expiresAt=epoch_seconds(now + LATEST_TTL))
 
 
 class QuoteSnapshotItem(_QuoteFields):
@@ -81,15 +78,7 @@ class QuoteSnapshotItem(_QuoteFields):
     @classmethod
     def new(cls, quote: Quote) -> QuoteSnapshotItem:
         pk, sk = cls.key(quote.symbol, quote.as_of)
-        return cls(
-            pk,
-            sk,
-            symbol=quote.symbol,
-            price=quote.price,
-            as_of=iso_ms(quote.as_of),
-            source=quote.source,
-            expiresAt=epoch_seconds(quote.as_of + SNAPSHOT_TTL),
-        )
+        return cls(pk, sk, **_quote_fields(quote), expiresAt=epoch_seconds(quote.as_of + SNAPSHOT_TTL))
 
 
 # ---------------------------------------------------------------------------------------------------- latest
