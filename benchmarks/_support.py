@@ -101,3 +101,34 @@ def install(counter: CallCounter, set_attribute: Callable[[Any, str, Any], None]
     bind_table()
     for model in _all_models(BaseItem):
         model._connection = None
+
+
+Trips = list[tuple[str, Counter[str]]]  # (what was called, the DynamoDB operations it made)
+
+
+class RouteMeter:
+    """Calls handlers with synthetic API Gateway events and keeps, per label, the DynamoDB operations each made."""
+
+    def __init__(self, counter: CallCounter) -> None:
+        self.counter = counter
+        self.rows: Trips = []
+
+    def measure(self, label: str, handler: Callable[..., Any], event: dict[str, Any], expect: int) -> dict[str, Any]:
+        """Call `handler`; stop the benchmark unless it answers `expect`. Returns the answer's JSON object."""
+        from tests.support.events import call
+
+        with self.counter.measure() as counted:
+            answer = call(handler, event)
+        if answer.status != expect:
+            raise SystemExit(f"{label}: expected {expect}, got {answer.status} {answer.body}")
+        self.rows.append((label, counted))
+        return answer.body if isinstance(answer.body, dict) else {}
+
+
+def trips_table(rows: Trips, first_column: str = "route") -> str:
+    """A markdown table of round trips and the operations behind them."""
+    lines = [f"| {first_column} | DynamoDB round trips | operations |", "|---|---:|---|"]
+    for label, counted in rows:
+        operations = ", ".join(f"{name} x{count}" if count > 1 else name for name, count in sorted(counted.items()))
+        lines.append(f"| {label} | {sum(counted.values())} | {operations or '-'} |")
+    return "\n".join(lines)

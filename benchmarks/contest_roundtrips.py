@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from benchmarks._support import ROOT, CallCounter, create_table, install, set_environment
+from benchmarks._support import ROOT, CallCounter, RouteMeter, create_table, install, set_environment, trips_table
 
 
 def _state_machine() -> None:
@@ -50,15 +50,8 @@ def run(counter: CallCounter) -> list[tuple[str, Counter[str]]]:
     admin = Caller(admin_auth.user.id, "admin")
     player = Caller(player_auth.user.id, "user")
     player_bearer = {"Authorization": f"Bearer {player_auth.access_token}"}
-    rows: list[tuple[str, Counter[str]]] = []
-
-    def measure(label: str, handler: Any, event: dict[str, Any], expect: int) -> dict[str, Any]:
-        with counter.measure() as counted:
-            answer = call(handler, event)
-        if answer.status != expect:
-            raise SystemExit(f"{label}: expected {expect}, got {answer.status} {answer.body}")
-        rows.append((label, counted))
-        return answer.body if isinstance(answer.body, dict) else {}
+    meter = RouteMeter(counter)
+    measure = meter.measure
 
     def path_event(method: str, template: str, contest_id: str, **kwargs: Any) -> dict[str, Any]:
         return api_event(method, template.replace("{contestId}", contest_id), resource=template,
@@ -100,15 +93,7 @@ def run(counter: CallCounter) -> list[tuple[str, Counter[str]]]:
             path_event("GET", "/v1/contests/{contestId}", private["id"], headers=player_bearer), 200)
     measure("POST /v1/contests/{id}/cancel", contests.cancel,
             path_event("POST", "/v1/contests/{contestId}/cancel", cid, caller=admin), 200)
-    return rows
-
-
-def table(rows: list[tuple[str, Counter[str]]]) -> str:
-    lines = ["| route | DynamoDB round trips | operations |", "|---|---:|---|"]
-    for label, counted in rows:
-        operations = ", ".join(f"{name} x{count}" if count > 1 else name for name, count in sorted(counted.items()))
-        lines.append(f"| {label} | {sum(counted.values())} | {operations or '-'} |")
-    return "\n".join(lines)
+    return meter.rows
 
 
 def join_within_budget(rows: list[tuple[str, Counter[str]]]) -> bool:
@@ -137,7 +122,7 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
         install(counter)
         rows = run(counter)
     out(f"DynamoDB round trips per request ({'DynamoDB Local' if args.endpoint else 'moto'}):\n")
-    out(table(rows))
+    out(trips_table(rows))
     if not join_within_budget(rows):
         out("\nFAIL: a join must be one transaction plus at most one read")
         return 1

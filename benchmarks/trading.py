@@ -33,7 +33,16 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from benchmarks._support import ROOT, CallCounter, create_table, dynamodb_local, install, set_environment
+from benchmarks._support import (
+    ROOT,
+    CallCounter,
+    RouteMeter,
+    create_table,
+    dynamodb_local,
+    install,
+    set_environment,
+    trips_table,
+)
 
 BUDGETS = {"POST /v1/contests/{id}/orders": 3, "GET /v1/contests/{id}/portfolio": 2}  # label prefix -> round trips
 
@@ -66,7 +75,7 @@ def round_trips(counter: Any) -> list[tuple[str, Counter[str]]]:
     from tickerleague.services import portfolio as portfolio_service
 
     from functions import entries, orders
-    from tests.support.events import Caller, call
+    from tests.support.events import Caller
 
     world = _world()
     contest = world.contest()
@@ -75,16 +84,9 @@ def round_trips(counter: Any) -> list[tuple[str, Counter[str]]]:
     world.quote("MSFT", "401.17")
     player = Caller("bench-player")
     cid = contest.contest_id
-    rows: list[tuple[str, Counter[str]]] = []
+    meter = RouteMeter(counter)
+    measure = meter.measure
     orders_path, order_path = "/v1/contests/{contestId}/orders", "/v1/contests/{contestId}/orders/{orderId}"
-
-    def measure(label: str, handler: Callable[..., Any], event: dict[str, Any], expect: int) -> dict[str, Any]:
-        with counter.measure() as counted:
-            answer = call(handler, event)
-        if answer.status != expect:
-            raise SystemExit(f"{label}: expected {expect}, got {answer.status} {answer.body}")
-        rows.append((label, counted))
-        return answer.body if isinstance(answer.body, dict) else {}
 
     buy = {"symbol": "AAPL", "side": "buy", "quantity": "1", "type": "market"}
     measure("POST /v1/contests/{id}/orders (first order: nothing remembered, first buy of a symbol)", orders.place,
@@ -111,8 +113,8 @@ def round_trips(counter: Any) -> list[tuple[str, Counter[str]]]:
             _event("GET", "/v1/contests/{contestId}/portfolio", cid, player), 200)
     with counter.measure() as counted:
         portfolio_service.get_portfolio(_principal("bench-player"), cid, utcnow())
-    rows.append(("services.portfolio.get_portfolio (what the route will call)", counted))
-    return rows
+    meter.rows.append(("services.portfolio.get_portfolio (what the route will call)", counted))
+    return meter.rows
 
 
 def _principal(user_id: str) -> Any:
@@ -211,14 +213,6 @@ def rates_table(rates: list[tuple[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def trips_table(rows: list[tuple[str, Counter[str]]]) -> str:
-    lines = ["| trading route | DynamoDB round trips | operations |", "|---|---:|---|"]
-    for label, counted in rows:
-        operations = ", ".join(f"{name} x{count}" if count > 1 else name for name, count in sorted(counted.items()))
-        lines.append(f"| {label} | {sum(counted.values())} | {operations or '-'} |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint", help="a running DynamoDB Local; default: start one")
@@ -232,7 +226,7 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
         create_table()
         trips = round_trips(counter)
         rates = throughput(args.orders)
-    out(trips_table(trips))
+    out(trips_table(trips, "trading route"))
     out("")
     out(rates_table(rates))
     broken = [label for label, counted in trips for prefix, budget in BUDGETS.items()
