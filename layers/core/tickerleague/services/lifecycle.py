@@ -72,20 +72,34 @@ def _event(contest: Contest, at: datetime) -> dict[str, Any]:
             "startsAt": iso(contest.starts_at), "endsAt": iso(contest.ends_at), "at": iso(at)}
 
 
+def _advance(contest_id: str, schedule_version: int, p: LifecyclePorts, *, step: str, source: ContestStatus,
+             target: ContestStatus, moment: Callable[[Contest], datetime],
+             before: Callable[[Contest], None] | None = None) -> Contest | None:
+    """Move the contest from `source` to `target` at `moment(contest)` (after `before(contest)`, if given). The
+    contest once in `target` (now, or already: a retried step), or None when this execution no longer owns that
+    move (cancelled, rescheduled, or changed between our read and our write)."""
+    contest = _current(contest_id, schedule_version)
+    if contest is None or contest.status not in (source, target):
+        logger.info("%s skipped", step, extra={"contestId": contest_id, "scheduleVersion": schedule_version})
+        return None
+    if contest.status is source:
+        _wait_until(moment(contest), p)
+        if before is not None:
+            before(contest)
+        if not repo.lifecycle_transition(contest_id, schedule_version, source, target, p.clock()):
+            contest = _current(contest_id, schedule_version)
+            if contest is None or contest.status is not target:
+                return None
+    return contest
+
+
 def activate(contest_id: str, schedule_version: int, ports: LifecyclePorts | None = None) -> Outcome:
     """scheduled -> active at startsAt, then ContestStarted."""
     p = ports or LifecyclePorts()
-    contest = _current(contest_id, schedule_version)
-    if contest is None or contest.status not in (ContestStatus.SCHEDULED, ContestStatus.ACTIVE):
-        logger.info("activate skipped", extra={"contestId": contest_id, "scheduleVersion": schedule_version})
+    contest = _advance(contest_id, schedule_version, p, step="activate", source=ContestStatus.SCHEDULED,
+                       target=ContestStatus.ACTIVE, moment=lambda found: found.starts_at)
+    if contest is None:
         return "skipped"
-    if contest.status is ContestStatus.SCHEDULED:
-        _wait_until(contest.starts_at, p)
-        if not repo.lifecycle_transition(contest_id, schedule_version, ContestStatus.SCHEDULED, ContestStatus.ACTIVE,
-                                         p.clock()):
-            contest = _current(contest_id, schedule_version)
-            if contest is None or contest.status is not ContestStatus.ACTIVE:
-                return "skipped"  # cancelled or rescheduled between our read and our write
     p.publish("ContestStarted", _event(contest, contest.starts_at))
     return "activated"
 
@@ -93,18 +107,11 @@ def activate(contest_id: str, schedule_version: int, ports: LifecyclePorts | Non
 def end(contest_id: str, schedule_version: int, ports: LifecyclePorts | None = None) -> Outcome:
     """At endsAt: the ended hooks (open-order expiry, final standings), then active -> ended, then ContestEnded."""
     p = ports or LifecyclePorts()
-    contest = _current(contest_id, schedule_version)
-    if contest is None or contest.status not in (ContestStatus.ACTIVE, ContestStatus.ENDED):
-        logger.info("end skipped", extra={"contestId": contest_id, "scheduleVersion": schedule_version})
+    contest = _advance(contest_id, schedule_version, p, step="end", source=ContestStatus.ACTIVE,
+                       target=ContestStatus.ENDED, moment=lambda found: found.ends_at,
+                       before=lambda found: p.on_ended(contest_id, found.ends_at))
+    if contest is None:
         return "skipped"
-    if contest.status is ContestStatus.ACTIVE:
-        _wait_until(contest.ends_at, p)
-        p.on_ended(contest_id, contest.ends_at)
-        if not repo.lifecycle_transition(contest_id, schedule_version, ContestStatus.ACTIVE, ContestStatus.ENDED,
-                                         p.clock()):
-            contest = _current(contest_id, schedule_version)
-            if contest is None or contest.status is not ContestStatus.ENDED:
-                return "skipped"
     p.publish("ContestEnded", _event(contest, contest.ends_at))
     return "ended"
 
