@@ -6,8 +6,13 @@ interpreter; its Lambda tasks (``arn:aws:states:::lambda:invoke`` and plain func
 ``lambda.use_docker`` is False. That method is the patch point: :class:`LambdaDispatcher` replaces it and
 runs the handler whose function name matches, so no Lambda function has to be created in moto.
 
-Two moto facts (checked against moto 5.2.5) shape this module:
+Three moto facts (checked against moto 5.2.5) shape this module:
 - Wait states really wait (``Event.wait``), and ``stop_execution`` interrupts the wait.
+- An execution's interpreter environment is made, and its program started, by its worker thread, so a
+  ``stop_execution`` right after ``start_execution`` (publish, then cancel at once) can find no environment and fail
+  with an ``AttributeError``, or find a program not yet running and be ignored; AWS does neither.
+  :meth:`LambdaDispatcher.install` also makes such a stop wait for the worker (at most
+  ``STOP_WAITS_FOR_START_SECONDS``).
 - ``Timestamp``/``TimestampPath`` waits compare the UTC timestamp with ``datetime.now()`` (naive local
   time), so they are off by the machine's UTC offset unless the process runs in UTC. Lambda itself runs
   with ``TZ=:UTC``, so the local stack sets the same (:func:`use_utc_process_timezone`). moto accepts only
@@ -33,6 +38,7 @@ from infra.local.template import LocalTemplate
 LOG = logging.getLogger(__name__)
 
 Attributes = dict[str, dict[str, str]]
+STOP_WAITS_FOR_START_SECONDS = 5.0
 
 
 def use_utc_process_timezone() -> None:
@@ -48,6 +54,29 @@ def _header(headers: Any, name: str) -> str | None:
     return None
 
 
+def _stop_waits_for_start() -> Any:
+    """A patch of moto's ``ExecutionWorker.stop``: wait until the worker thread has started the execution's
+    program, then stop it (see the module docstring)."""
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker.stop
+
+    def stop(worker: Any, *args: Any, **kwargs: Any) -> None:
+        deadline = time.monotonic() + STOP_WAITS_FOR_START_SECONDS
+        while not _started(worker) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        original(worker, *args, **kwargs)
+
+    return mock.patch.object(ExecutionWorker, "stop", stop)
+
+
+def _started(worker: Any) -> bool:
+    """The worker has made its environment and the program has entered its first state (before that, moto's stop
+    does nothing and the execution runs on)."""
+    env = getattr(worker, "env", None)
+    return env is not None and env.program_state() is not None
+
+
 class LambdaDispatcher:
     """Replaces moto's simple Lambda backend ``invoke`` with in-process calls of the template's handlers."""
 
@@ -55,6 +84,7 @@ class LambdaDispatcher:
         self.template = template
         self.invoker = invoker
         self._patch: Any = None
+        self._stop_patch: Any = None
 
     def install(self) -> None:
         """Patch ``moto.awslambda_simple.models.LambdaSimpleBackend.invoke``."""
@@ -69,11 +99,14 @@ class LambdaDispatcher:
 
         self._patch = mock.patch.object(LambdaSimpleBackend, "invoke", invoke)
         self._patch.start()
+        self._stop_patch = _stop_waits_for_start()
+        self._stop_patch.start()
 
     def uninstall(self) -> None:
         """Undo :meth:`install`."""
         if self._patch is not None:
             self._patch.stop()
+            self._stop_patch.stop()
             self._patch = None
 
     def dispatch(self, function_name: str, body: Any, headers: Any, response_headers: dict[str, str]) -> bytes:

@@ -94,6 +94,19 @@ def test_stopping_during_the_wait_prevents_the_task(flows: tuple[LocalTemplate, 
     assert log.calls("step") == []
 
 
+def test_a_stop_right_after_the_start_stops_the_execution(flows: tuple[LocalTemplate, Any], log: Any) -> None:
+    """moto makes an execution's environment in its worker thread; a stop that comes first must wait for it."""
+    template, sfn = flows
+    arns = []
+    for number in range(20):
+        execution = sfn.start_execution(stateMachineArn=template.state_machines["Flow"].arn, name=f"quick-{number}",
+                                         input=json.dumps({"delaySeconds": 2, "key": "never"}))
+        sfn.stop_execution(executionArn=execution["executionArn"], cause="cancelled at once")
+        arns.append(execution["executionArn"])
+    assert {finished(sfn, arn)["status"] for arn in arns} == {"ABORTED"}
+    assert log.calls("step") == []
+
+
 def test_timestamp_waits_are_utc_whatever_the_machine_timezone(
     flows: tuple[LocalTemplate, Any], log: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
