@@ -23,6 +23,7 @@ from tickerleague.domain.trading import (
     differences,
     fill_open_order,
     ledger_imbalance,
+    market_value,
     notional_of,
     release,
     replay,
@@ -253,6 +254,19 @@ def test_valuation_marks_to_the_prices() -> None:
     assert position.avg_cost == D("100.0000") and position.unrealized_pnl == D("30.37")
     assert valuation.cash == D("9700.00")  # reserved cash still counts
     assert valuation.total_value == D("10030.37") and valuation.return_pct == D("0.3037")
+
+
+def test_total_value_rounds_cash_plus_quantity_times_price_once() -> None:
+    # The contract: totalValue = cash + sum(quantity x lastPrice). 6 x 99.9625 = 599.775: the position's
+    # marketValue rounds half-even to 599.78, but the total 99998.005 rounds to 99998.00, not 99998.01.
+    holding, _ = apply_fill(
+        Portfolio.fresh(D("99998.23")), side="buy", symbol="MSFT", quantity=D("6"), price=D("100"), commission=D("0")
+    )
+    valuation = value(holding, {"MSFT": D("99.9625")})
+    (position,) = valuation.positions
+    assert valuation.cash == D("99398.23") and position.market_value == D("599.78")
+    assert valuation.total_value == D("99998.00")
+    assert market_value(holding, {"MSFT": D("99.9625")}) == D("99998.00")
 
 
 def test_a_position_without_a_price_is_marked_at_cost() -> None:

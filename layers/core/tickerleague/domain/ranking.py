@@ -4,11 +4,11 @@ Ranking (the contract): by `totalValue` descending; equal values share a rank an
 competition ranking: rank = 1 + the number of strictly greater values); within a tie the earlier `joinedAt` is listed
 first, then the smaller `entryId`, so the order is total and every recompute of the same values lists the same rows.
 
-Valuation is the trading engineer's (`tickerleague.domain.trading.value`): `totalValue = cash + sum(round_cent(quantity
-x price))` with cash including reserved cash, a held symbol without a price counting at its cost basis, and `returnPct
-= (totalValue - startingCash) / startingCash x 100` to 4 dp. `value_of` is the same arithmetic on the few facts a
-recompute keeps per entry (a test holds the two equal), because building a full `Valuation` per entry for 100,000
-entries a minute would be most of the job's CPU.
+Valuation is the trading engineer's (`tickerleague.domain.trading.value`): `totalValue = cash + sum(quantity x price)`
+rounded once to the cent, with cash including reserved cash, a held symbol without a price counting at its cost
+basis, and `returnPct = (totalValue - startingCash) / startingCash x 100` to 4 dp. `value_of` is the same
+arithmetic on the few facts a recompute keeps per entry (a test holds the two equal), because building a full
+`Valuation` per entry for 100,000 entries a minute would be most of the job's CPU.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from tickerleague.domain.money import to_cash, to_price
-from tickerleague.domain.trading import notional_of, return_pct
+from tickerleague.domain.trading import return_pct
 
 ROWS_PER_PAGE = 100  # = the API's largest `limit`: any request touches at most two stored pages
 ENTRIES_PER_SHARD = 64  # target size of a rank shard: ~4 KB, so one history point costs 0.5 RCU to read
@@ -71,7 +71,7 @@ def value_of(facts: EntryFacts, prices: Mapping[str, Decimal]) -> tuple[Decimal,
     total = facts.cash
     for holding in facts.holdings:
         price = prices.get(holding.symbol)
-        total += notional_of(holding.quantity, to_price(price)) if price is not None else holding.cost_basis
+        total += holding.quantity * to_price(price) if price is not None else holding.cost_basis
     total = to_cash(total)
     return total, return_pct(total, facts.starting_cash)
 

@@ -286,13 +286,14 @@ def check_trades_per_day(rules: ContestRules, trades_today: int) -> None:
 
 
 def market_value(portfolio: Portfolio, prices: Mapping[str, Decimal]) -> Decimal:
-    """cash + sum(round_cent(quantity x price)); a position without a price counts at its cost basis."""
+    """The contract's `totalValue = cash + sum(quantity x price)`, rounded once, to the cent, half-even (rounding each
+    position first could differ by a cent); a position without a price counts at its cost basis."""
     total = portfolio.cash
     for symbol, position in portfolio.positions.items():
         if position.quantity > 0:
             price = prices.get(symbol)
-            total += notional_of(position.quantity, price) if price is not None else position.cost_basis
-    return total
+            total += position.quantity * price if price is not None else position.cost_basis
+    return to_cash(total)
 
 
 def check_position_limit(rules: ContestRules, portfolio: Portfolio, *, symbol: str, quantity: Decimal,
@@ -376,7 +377,7 @@ class PositionValuation:
 class Valuation:
     cash: Decimal  # includes reserved cash: it is still the entry's money
     positions: tuple[PositionValuation, ...]
-    total_value: Decimal  # cash + sum(market value)
+    total_value: Decimal  # cash + sum(quantity x last price), rounded once (not the sum of the rounded market values)
     return_pct: Decimal  # (total - starting) / starting x 100, to 4 dp
 
 
@@ -401,7 +402,7 @@ def value(portfolio: Portfolio, prices: Mapping[str, Decimal]) -> Valuation:
             symbol=symbol, quantity=position.quantity, avg_cost=avg, last_price=last, market_value=worth,
             unrealized_pnl=worth - position.cost_basis, realized_pnl=position.realized_pnl,
         ))
-    total = to_cash(portfolio.cash + sum((item.market_value for item in positions), ZERO))
+    total = market_value(portfolio, {item.symbol: item.last_price for item in positions if item.symbol in prices})
     return Valuation(cash=portfolio.cash, positions=tuple(positions), total_value=total,
                      return_pct=return_pct(total, portfolio.starting_cash))
 

@@ -6,7 +6,7 @@ their age: while the market is closed the last price is the price. A held symbol
 marked at its average cost (no unrealized P&L) rather than failing the whole portfolio.
 
 Conventions (docs/design/trading.md): `cash` includes cash reserved by open buy orders (it is still the entry's);
-`totalValue = cash + sum(round_cent(quantity x lastPrice))`; `returnPct = (totalValue - startingCash) /
+`totalValue = cash + sum(quantity x lastPrice)` rounded once; `returnPct = (totalValue - startingCash) /
 startingCash x 100`, 4 decimals, half-even; `asOf` is the valuation instant.
 """
 
