@@ -11,13 +11,14 @@ from decimal import Decimal
 from itertools import pairwise
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from tickerleague.adapters.quotes.simulated import (
     MAX_MINUTE_LOG_MOVE,
     SimulatedQuoteProvider,
     minute_start,
     price_at,
+    reference_prices,
 )
 from tickerleague.domain.symbols import Symbol, SymbolUniverse
 
@@ -64,7 +65,33 @@ def test_minute_to_minute_move_is_bounded(symbol: str, at: datetime) -> None:
     at=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 12, 31), timezones=st.just(UTC)),
 )
 def test_prices_stay_plausible_in_the_calendar_years(symbol: str, at: datetime) -> None:
+    assume(symbol not in reference_prices())  # listed symbols: the test below
     assert Decimal("1") < price_at(symbol, at) < Decimal("20000")
+
+
+def test_every_reference_level_is_a_known_symbol_at_a_positive_price() -> None:
+    universe = SymbolUniverse.default()
+    levels = reference_prices()
+    assert len(levels) > 100
+    assert [symbol for symbol in levels if universe.get(symbol) is None] == []
+    assert all(level > 0 for level in levels.values())
+
+
+def test_listed_symbols_start_near_their_reference_level() -> None:
+    # At the drift epoch only the noise separates a listed symbol from its level: at most e^(1.2 x 0.41) = 1.63x.
+    epoch = datetime(2025, 1, 1, tzinfo=UTC)
+    for symbol, level in reference_prices().items():
+        assert level / Decimal("1.64") < price_at(symbol, epoch) < level * Decimal("1.64"), symbol
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    symbol=st.sampled_from(sorted(reference_prices())),
+    at=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 12, 31), timezones=st.just(UTC)),
+)
+def test_listed_symbols_stay_within_ten_times_their_level_in_the_calendar_years(symbol: str, at: datetime) -> None:
+    level = reference_prices()[symbol]
+    assert level / 10 < price_at(symbol, at) < level * 10
 
 
 def test_prices_actually_move_about_a_tenth_of_a_percent() -> None:
@@ -79,15 +106,16 @@ def test_prices_actually_move_about_a_tenth_of_a_percent() -> None:
 def test_base_prices_spread_across_a_realistic_range() -> None:
     at = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
     prices = sorted(price_at(symbol, at) for symbol in SymbolUniverse.default().symbols())
-    assert prices[0] > Decimal("2") and prices[-1] < Decimal("3000")
+    assert prices[0] > Decimal("2") and prices[-1] < Decimal("20000")  # BKNG is listed near $5,000
     assert prices[len(prices) // 2] > Decimal("20")
 
 
 def test_golden_values_pin_the_algorithm() -> None:
     # If these change, every local demo's prices change: do it on purpose only.
     at = datetime(2026, 12, 1, 14, 30, tzinfo=UTC)
-    assert price_at("AAPL", at) == Decimal("9.1751")
-    assert price_at("KO", at) == Decimal("24.1728")
+    assert price_at("AAPL", at) == Decimal("205.4913")  # listed in reference_prices.json
+    assert price_at("KO", at) == Decimal("80.2694")
+    assert price_at("A", at) == Decimal("284.9399")  # not listed: a hashed level
 
 
 def test_same_prices_in_another_process_with_another_hash_seed() -> None:

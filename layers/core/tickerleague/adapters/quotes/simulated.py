@@ -5,8 +5,10 @@ agrees, and any minute is computed directly in O(1) (no walk from an epoch). The
 
     ln(base) + drift * years(t) + volatility * sum over scales of noise_L(t)
 
-- `base` is log-uniform in [$5, $800] per symbol; `drift` in [-5 %, +15 %] a year, counted from 2025-01-01
-  and held flat beyond +/-15 years so far-off dates stay plausible; `volatility` in [0.75, 1.2] per symbol;
+- `base` is the symbol's approximate level at the start of 2025 when `tickerleague/data/reference_prices.json` lists
+  it (about 140 well-known stocks, so AAPL looks like AAPL), otherwise log-uniform in [$5, $800];
+- `drift` in [-5 %, +15 %] a year, counted from 2025-01-01 and held flat beyond +/-15 years so far-off dates stay
+  plausible; `volatility` in [0.75, 1.2] per symbol;
 - `noise_1` is fresh hashed noise every minute (+/-0.14 %), the minute-to-minute jitter;
 - `noise_L` for L = 15 min, 2 h, 1 day, 1 week, 30 days and 180 days is "value noise": hashed values on a
   lattice every L minutes joined by smoothstep interpolation, so it is continuous and its slope is bounded
@@ -22,10 +24,12 @@ moves are around 0.1 %.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib import resources
 
 from tickerleague.domain.money import to_price
 from tickerleague.domain.quotes import Quote
@@ -44,6 +48,7 @@ _BASE_SPAN = Decimal(160)  # 5 * 160 = 800
 _MIN_DRIFT, _DRIFT_SPAN = Decimal("-0.05"), Decimal("0.20")
 _MIN_VOL, _VOL_SPAN = Decimal("0.75"), Decimal("0.45")
 _FLOOR = Decimal("0.01")
+_REFERENCE_FILE = "reference_prices.json"
 
 _JITTER = Decimal("0.0014")
 # (lattice spacing in minutes, amplitude in log-price)
@@ -76,10 +81,21 @@ def _signed(*parts: object) -> Decimal:
     return _unit(*parts) * 2 - 1
 
 
+@cache
+def reference_prices() -> dict[str, Decimal]:
+    """The bundled starting levels (symbol -> price at the drift epoch), read once per process."""
+    text = resources.files("tickerleague.data").joinpath(_REFERENCE_FILE).read_text(encoding="utf-8")
+    return {symbol: Decimal(price) for symbol, price in json.loads(text)["prices"].items()}
+
+
 @lru_cache(maxsize=8192)
 def _params(symbol: str) -> tuple[Decimal, Decimal, Decimal]:
     """(ln base price, yearly drift, volatility factor) of a symbol. Callers hold `localcontext(_CTX)`."""
-    ln_base = _CTX.ln(_MIN_BASE) + _unit("base", symbol) * _CTX.ln(_BASE_SPAN)
+    reference = reference_prices().get(symbol)
+    if reference is not None:
+        ln_base = _CTX.ln(reference)
+    else:
+        ln_base = _CTX.ln(_MIN_BASE) + _unit("base", symbol) * _CTX.ln(_BASE_SPAN)
     drift = _MIN_DRIFT + _unit("drift", symbol) * _DRIFT_SPAN
     volatility = _MIN_VOL + _unit("vol", symbol) * _VOL_SPAN
     return ln_base, drift, volatility
