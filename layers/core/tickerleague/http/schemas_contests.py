@@ -159,7 +159,7 @@ class PositionView(WireModel):
     quantity: str
     avgCost: str
     lastPrice: str
-    marketValue: str
+    marketValue: str = Field(description="quantity x lastPrice, to the cent, half-even")
     unrealizedPnl: str
     realizedPnl: str
 
@@ -168,7 +168,8 @@ class PortfolioView(WireModel):
     contestId: str
     cash: str
     positions: list[PositionView]
-    totalValue: str
+    totalValue: str = Field(description="cash + sum(quantity x lastPrice), rounded once to the cent, half-even (so it "
+                                        "can differ by a cent from cash + the sum of the rounded marketValues)")
     returnPct: str
     asOf: str
 
