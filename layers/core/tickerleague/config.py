@@ -38,6 +38,7 @@ class Settings:
     login_window_seconds: int
     quotes_provider: str
     quotes_api_key_secret_id: str
+    quotes_base_url: str | None  # None: the provider's default endpoint
     quote_max_age_seconds: int
     placement_memory_seconds: int
     market_calendar: str
@@ -74,6 +75,7 @@ def settings() -> Settings:
         login_window_seconds=_int("LOGIN_WINDOW_SECONDS", 15 * 60),
         quotes_provider=os.environ.get("QUOTES_PROVIDER", "simulated"),
         quotes_api_key_secret_id=os.environ.get("QUOTES_API_KEY_SECRET_ID", ""),
+        quotes_base_url=os.environ.get("QUOTES_BASE_URL", "").strip() or None,
         quote_max_age_seconds=_int("QUOTE_MAX_AGE_SECONDS", 120),
         placement_memory_seconds=_int("PLACEMENT_MEMORY_SECONDS", 5),
         market_calendar=os.environ.get("MARKET_CALENDAR", "24x7"),

@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tickerleague.adapters.quotes import clear_provider_cache, provider_from_config
+import responses
+from tickerleague.adapters import quotes
+from tickerleague.adapters.quotes import clear_provider_cache, provider_from_config, provider_from_settings
 from tickerleague.adapters.quotes.finnhub import FinnhubQuoteProvider
 from tickerleague.adapters.quotes.polygon import PolygonQuoteProvider
 from tickerleague.adapters.quotes.simulated import SimulatedQuoteProvider
+from tickerleague.config import settings
+from tickerleague.domain.quotes import QuoteProviderError
+
+from tests.unit.market.support import recorded
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +49,34 @@ def test_real_providers_need_a_key(name: str, key: str | None) -> None:
 def test_unknown_provider() -> None:
     with pytest.raises(ValueError, match="unknown quote provider"):
         provider_from_config("yahoo", "k")
+
+
+@responses.activate
+def test_settings_point_polygon_at_massive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUOTES_PROVIDER", "polygon")
+    monkeypatch.setenv("QUOTES_BASE_URL", "https://api.massive.com/")
+    monkeypatch.setattr(quotes, "quotes_api_key", lambda: "massive-key")
+    settings.cache_clear()
+    try:
+        provider = provider_from_settings()
+    finally:
+        settings.cache_clear()
+    responses.add(responses.GET, "https://api.massive.com/v2/snapshot/locale/us/markets/stocks/tickers",
+                  body=recorded("polygon_401.json"), status=401, content_type="application/json")
+    with pytest.raises(QuoteProviderError):
+        provider.fetch(["AAPL"])
+    (call,) = responses.calls
+    assert call.request.url.startswith("https://api.massive.com/v2/snapshot/")
+    assert call.request.headers["Authorization"] == "Bearer massive-key"
+
+
+def test_an_empty_base_url_means_the_providers_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUOTES_BASE_URL", "  ")
+    settings.cache_clear()
+    try:
+        assert settings().quotes_base_url is None
+    finally:
+        settings.cache_clear()
 
 
 def test_importing_the_package_does_not_import_requests() -> None:

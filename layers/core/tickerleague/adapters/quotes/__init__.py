@@ -68,12 +68,14 @@ def quotes_api_key() -> str | None:
 
 
 def provider_from_settings() -> QuoteProvider:
-    """The provider named by `QUOTES_PROVIDER`; its key is only read for a provider that needs one."""
+    """The provider named by `QUOTES_PROVIDER` at `QUOTES_BASE_URL` (empty: its default endpoint); its key is only
+    read for a provider that needs one."""
     from tickerleague.config import settings
 
-    name = settings().quotes_provider
+    config = settings()
+    name = config.quotes_provider
     api_key = None if name.strip().lower() == "simulated" else quotes_api_key()
-    return provider_from_config(name, api_key)
+    return provider_from_config(name, api_key, base_url=config.quotes_base_url)
 
 
 def clear_provider_cache() -> None:
