@@ -267,7 +267,7 @@ def test_twenty_four_seven() -> None:
     cal = TwentyFourSeven()
     at = utc(2026, 12, 5, 15, 4, 5)
     assert cal.is_open(at)
-    assert cal.next_open(at) == at
+    assert cal.next_open(at) == utc(2026, 12, 6)  # the next session's, strictly after, as for XNYS
     assert cal.next_close(at) == utc(2026, 12, 6)
     assert cal.session_close_for(at) == utc(2026, 12, 6)
     assert cal.previous_close(at) == utc(2026, 12, 5)
@@ -277,7 +277,7 @@ def test_twenty_four_seven() -> None:
     assert cal.clock(at) == {
         "isOpen": True,
         "now": "2026-12-05T15:04:05Z",
-        "nextOpen": "2026-12-05T15:04:05Z",
+        "nextOpen": "2026-12-06T00:00:00Z",
         "nextClose": "2026-12-06T00:00:00Z",
         "calendar": "24x7",
     }

@@ -215,9 +215,9 @@ class MarketCalendar:
 
 class TwentyFourSeven:
     """Always open. Its sessions are UTC days, so day orders expire and per-day counters reset at midnight
-    UTC: `next_open(at)` is `at` itself, `next_close(at)` and `session_close_for(at)` the next midnight UTC
-    after `at`, `previous_close(at)` the last midnight UTC at or before `at`, `session_date(at)` the UTC
-    date."""
+    UTC: `next_open(at)` (the next session's open, strictly after `at` as for XNYS), `next_close(at)` and
+    `session_close_for(at)` are the next midnight UTC after `at`, `previous_close(at)` the last midnight UTC at or
+    before `at`, `session_date(at)` the UTC date."""
 
     name = TWENTY_FOUR_SEVEN
 
@@ -226,7 +226,7 @@ class TwentyFourSeven:
         return True
 
     def next_open(self, at: datetime) -> datetime:
-        return _utc(at)
+        return self.next_close(at)  # one session closes at midnight UTC as the next opens
 
     def next_close(self, at: datetime) -> datetime:
         at = _utc(at)

@@ -35,6 +35,6 @@ class QuoteOut(WireModel):
 class MarketClockOut(WireModel):
     isOpen: bool
     now: str
-    nextOpen: str
-    nextClose: str
-    calendar: str
+    nextOpen: str = Field(description="the next session's open, strictly after now (while open: the following one)")
+    nextClose: str = Field(description="the next close strictly after now")
+    calendar: str = Field(description='"XNYS", or "24x7" (sessions are UTC days)')
