@@ -316,6 +316,39 @@ def test_logs_are_json_with_request_id_and_carry_no_secrets(monkeypatch: pytest.
         assert secret not in output
 
 
+def test_concurrent_requests_log_their_own_request_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The local gateway runs requests on threads: a request's log lines must not take another's requestId.
+    import io
+    import threading
+
+    from tickerleague.http.logs import logger
+    from tickerleague.services import health as health_service
+
+    from functions import health
+
+    stream = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+    second_done = threading.Event()
+    real_check = health_service.check
+
+    def slow_first_check() -> Any:
+        if threading.current_thread().name == "first":
+            assert second_done.wait(10)
+        return real_check()
+
+    monkeypatch.setattr(health_service, "check", slow_first_check)
+    first, second = api_event("GET", "/v1/health"), api_event("GET", "/v1/health")
+    worker = threading.Thread(target=health.api.handle, args=(first, None), name="first")
+    worker.start()
+    health.api.handle(second, None)
+    second_done.set()
+    worker.join(10)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    logged = [line["requestId"] for line in lines if line.get("message") == "request"]
+    expected = [second["requestContext"]["requestId"], first["requestContext"]["requestId"]]
+    assert logged == expected and expected[0] != expected[1]
+
+
 def test_success_and_error_answers_are_json_with_content_type() -> None:
     ok = signup()
     bad = signup()

@@ -207,7 +207,8 @@ class Api:
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         request_id = _request_id(event)
         started = time.perf_counter()
-        logger.append_keys(requestId=request_id)
+        # Per thread (a context variable): Lambda runs one request at a time, the local gateway several at once.
+        logger.thread_safe_append_keys(requestId=request_id)
         try:
             if self._resolver is None:
                 self._resolver = self._build_resolver()
