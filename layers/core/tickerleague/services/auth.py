@@ -15,6 +15,7 @@ from tickerleague.adapters.tokens import (
 )
 from tickerleague.clock import iso
 from tickerleague.config import settings
+from tickerleague.domain import throttle as throttling
 from tickerleague.domain import users as rules
 from tickerleague.errors import (
     AccountSuspended,
@@ -105,31 +106,33 @@ def signup(email: str, password: str, display_name: str, now: datetime, role: st
 
 
 # ---------------------------------------------------------------------------- login
-def _window(now: datetime) -> tuple[int, int]:
-    length = settings().login_window_seconds
-    start = int(now.timestamp()) // length * length
-    return start, start + length
-
-
 def _refuse_if_throttled(normalized_email: str, source_ip: str, now: datetime) -> None:
-    start, end = _window(now)
+    """TOO_MANY_ATTEMPTS while the failures of the last `LOGIN_WINDOW_SECONDS` (sliding, see
+    `domain.throttle`) reach the limit for this email or this source IP; Retry-After says when they no longer do."""
     config = settings()
+    length, at = config.login_window_seconds, int(now.timestamp())
+    start = throttling.window_start(at, length)
     from tickerleague.adapters.dynamodb import throttle
 
-    over_email = throttle.failures_in_window("email", normalized_email, start) >= config.login_max_failures_per_email
-    over_ip = throttle.failures_in_window("ip", source_ip, start) >= config.login_max_failures_per_ip
-    if over_email or over_ip:
-        raise TooManyAttempts(max(1, end - int(now.timestamp())),
-                              "Too many failed sign-in attempts; try again later.")
+    counts = throttle.failure_counts([("email", normalized_email), ("ip", source_ip)], start, length)
+    wait = max(
+        throttling.retry_after(counts[("email", normalized_email)], at - start, length,
+                               config.login_max_failures_per_email),
+        throttling.retry_after(counts[("ip", source_ip)], at - start, length, config.login_max_failures_per_ip),
+    )
+    if wait:
+        raise TooManyAttempts(wait, "Too many failed sign-in attempts; try again later.")
 
 
 def _record_failure(normalized_email: str, user_id: str | None, origin: RequestOrigin, source_ip: str,
                     now: datetime) -> None:
-    start, end = _window(now)
+    length = settings().login_window_seconds
+    start = throttling.window_start(int(now.timestamp()), length)
+    expires_at = start + 2 * length + 3600  # read as the previous window until the next one ends; then an hour
     from tickerleague.adapters.dynamodb import throttle
 
-    throttle.record_failure("email", normalized_email, start, end + 3600)
-    throttle.record_failure("ip", source_ip, start, end + 3600)
+    throttle.record_failure("email", normalized_email, start, expires_at)
+    throttle.record_failure("ip", source_ip, start, expires_at)
     audit.record(actor_id=user_id or "anonymous", action="auth.login_failed", target_type="user",
                  target_id=user_id or f"email:{normalized_email}", origin=origin)
 
