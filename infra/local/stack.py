@@ -79,9 +79,15 @@ class StackConfig:
     queue_wait_seconds: int = 1
 
 
+# Every local client (browser, curl, test suites) is 127.0.0.1, so the per-IP login limit would lock everyone out
+# at once after a test suite's share of wrong passwords; locally it is higher (the per-email limit is unchanged).
+LOCAL_LOGIN_MAX_FAILURES_PER_IP = "500"
+
+
 def base_environment(ddb_endpoint: str, region: str) -> dict[str, str]:
     """What Lambda (and our local choices) put in every function's environment besides the template's."""
     return {
+        "LOGIN_MAX_FAILURES_PER_IP": os.environ.get("LOGIN_MAX_FAILURES_PER_IP", LOCAL_LOGIN_MAX_FAILURES_PER_IP),
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         "AWS_ACCESS_KEY_ID": "local",

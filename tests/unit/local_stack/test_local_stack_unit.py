@@ -74,6 +74,13 @@ def test_handler_base_environment() -> None:
     assert "POWERTOOLS_METRICS_DISABLED" not in env
 
 
+def test_local_per_ip_login_limit_is_higher_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOGIN_MAX_FAILURES_PER_IP", raising=False)
+    assert base_environment("http://127.0.0.1:8000", "us-east-1")["LOGIN_MAX_FAILURES_PER_IP"] == "500"
+    monkeypatch.setenv("LOGIN_MAX_FAILURES_PER_IP", "7")
+    assert base_environment("http://127.0.0.1:8000", "us-east-1")["LOGIN_MAX_FAILURES_PER_IP"] == "7"
+
+
 def test_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LOCAL_API_PORT", raising=False)
     defaults = parse_args([])
