@@ -28,6 +28,10 @@ os.environ.update(
         "MARKET_CALENDAR": "24x7",
         "ARGON2_TIME_COST": "1",  # fast hashing in tests; production parameters are tested separately
         "ARGON2_MEMORY_KIB": "8192",
+        # Per-caller rate limits cost a table write on every request: off for in-process tests (many run without a
+        # table, and many send more requests per user than a bucket holds); tests/unit/http and the DynamoDB Local
+        # tests of the limiter switch it on.
+        "RATE_LIMIT_ENABLED": "0",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)

@@ -82,12 +82,18 @@ class StackConfig:
 # Every local client (browser, curl, test suites) is 127.0.0.1, so the per-IP login limit would lock everyone out
 # at once after a test suite's share of wrong passwords; locally it is higher (the per-email limit is unchanged).
 LOCAL_LOGIN_MAX_FAILURES_PER_IP = "500"
+# The same for the per-IP rate-limit bucket (unauthenticated routes): 10x the contract's 120 burst, 10 per second.
+# Only that one: the per-user buckets stay as deployed, since local users are as distinct as real ones.
+LOCAL_RATE_LIMIT_IP_BURST = "1200"
+LOCAL_RATE_LIMIT_IP_PER_SECOND = "100"
 
 
 def base_environment(ddb_endpoint: str, region: str) -> dict[str, str]:
     """What Lambda (and our local choices) put in every function's environment besides the template's."""
     return {
         "LOGIN_MAX_FAILURES_PER_IP": os.environ.get("LOGIN_MAX_FAILURES_PER_IP", LOCAL_LOGIN_MAX_FAILURES_PER_IP),
+        "RATE_LIMIT_IP_BURST": os.environ.get("RATE_LIMIT_IP_BURST", LOCAL_RATE_LIMIT_IP_BURST),
+        "RATE_LIMIT_IP_PER_SECOND": os.environ.get("RATE_LIMIT_IP_PER_SECOND", LOCAL_RATE_LIMIT_IP_PER_SECOND),
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         "AWS_ACCESS_KEY_ID": "local",

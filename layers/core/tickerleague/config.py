@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw not in (None, "") else default
+
+
+def _decimal(name: str, default: str) -> Decimal:
+    raw = os.environ.get(name)
+    return Decimal(raw if raw not in (None, "") else default)
 
 
 def _csv(name: str, default: str = "") -> tuple[str, ...]:
@@ -47,6 +53,16 @@ class Settings:
     entry_shards: int
     local_stack: bool
     version: str
+    # Retry and abuse safety (idem): token buckets per caller, Idempotency-Key records.
+    rate_limit_enabled: bool
+    rate_limit_orders_burst: int
+    rate_limit_orders_per_second: Decimal
+    rate_limit_user_burst: int
+    rate_limit_user_per_second: Decimal
+    rate_limit_ip_burst: int
+    rate_limit_ip_per_second: Decimal
+    idempotency_ttl_seconds: int
+    idempotency_in_flight_seconds: int
 
     @property
     def is_local(self) -> bool:
@@ -84,4 +100,14 @@ def settings() -> Settings:
         entry_shards=_int("ENTRY_SHARDS", 8),
         local_stack=os.environ.get("LOCAL_STACK", "") == "1",
         version=os.environ.get("APP_VERSION", __version__),
+        rate_limit_enabled=os.environ.get("RATE_LIMIT_ENABLED", "1") != "0",
+        rate_limit_orders_burst=_int("RATE_LIMIT_ORDERS_BURST", 30),
+        rate_limit_orders_per_second=_decimal("RATE_LIMIT_ORDERS_PER_SECOND", "1"),
+        rate_limit_user_burst=_int("RATE_LIMIT_USER_BURST", 120),
+        rate_limit_user_per_second=_decimal("RATE_LIMIT_USER_PER_SECOND", "10"),
+        rate_limit_ip_burst=_int("RATE_LIMIT_IP_BURST", 120),
+        rate_limit_ip_per_second=_decimal("RATE_LIMIT_IP_PER_SECOND", "10"),
+        idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
+        # Longer than the API function's 10 s timeout: a record older than this was left by a request that died.
+        idempotency_in_flight_seconds=_int("IDEMPOTENCY_IN_FLIGHT_SECONDS", 30),
     )

@@ -76,6 +76,11 @@ class Conflict(DomainError):
     status, code, default_message = 409, "CONFLICT", "The request conflicts with the current state."
 
 
+class IdempotencyKeyInUse(DomainError):
+    status, code = 409, "IDEMPOTENCY_KEY_IN_USE"
+    default_message = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
 class PayloadTooLarge(DomainError):
     status, code = 413, "PAYLOAD_TOO_LARGE"
     default_message = "The request body is too large."
@@ -100,6 +105,16 @@ class RuleViolation(DomainError):
     """422 for a broken trading or contest rule: INSUFFICIENT_CASH, MARKET_CLOSED, CONTEST_NOT_ACTIVE, ..."""
 
     status, code, default_message = 422, "RULE_VIOLATION", "The request breaks a rule."
+
+
+class IdempotencyKeyReused(DomainError):
+    status, code = 422, "IDEMPOTENCY_KEY_REUSED"
+    default_message = "This Idempotency-Key was already used with another request."
+
+
+class ClientOrderIdReused(DomainError):
+    status, code = 422, "CLIENT_ORDER_ID_REUSED"
+    default_message = "This clientOrderId was already used for another order."
 
 
 class TooManyAttempts(DomainError):

@@ -278,12 +278,39 @@ def test_rules_in_contract_order(world: World) -> None:
 def test_the_same_client_order_id_answers_the_original(world: World, active: Any) -> None:
     first = world.place("alice", active, client_order_id="order-1")
     world.quote("AAPL", "150")
-    again = world.place("alice", active, client_order_id="order-1", quantity="99")
+    again = world.place("alice", active, client_order_id="order-1")
     assert first.created and not again.created and again.order == first.order
     assert world.entry(active, "alice").portfolio.positions["AAPL"].quantity == D("10")
     # Even once the market has closed, the retry still gets its answer.
     closed = world.with_calendar(ClosedCalendar())
     assert closed.place("alice", active, client_order_id="order-1").order.order_id == first.order.order_id
+
+
+def test_the_same_client_order_id_with_another_order_is_refused(world: World, active: Any) -> None:
+    first = world.place("alice", active, client_order_id="order-1")
+    assert code_of(lambda: world.place("alice", active, client_order_id="order-1", quantity="99")) == (
+        "CLIENT_ORDER_ID_REUSED")
+    assert code_of(lambda: world.place("alice", active, client_order_id="order-1", side="sell")) == (
+        "CLIENT_ORDER_ID_REUSED")
+    # 10 and 10.0 shares, aapl and AAPL: the same order.
+    assert world.place("alice", active, client_order_id="order-1", quantity="10.0", symbol="aapl").order == first.order
+    assert world.entry(active, "alice").portfolio.positions["AAPL"].quantity == D("10")
+
+
+def test_a_reused_client_order_id_is_refused_from_the_marker_alone(world: World, active: Any) -> None:
+    """The marker's fingerprint decides: the original order is never read for a refusal."""
+    world.place("alice", active, client_order_id="order-1")
+
+    class NoOrderReads:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(orders_table, name)
+
+        def get_order(self, *args: Any) -> Any:
+            raise AssertionError("the original order was read")
+
+    blind = replace(world, ports=replace(world.ports, store=NoOrderReads()))  # type: ignore[arg-type]
+    assert code_of(lambda: blind.place("alice", active, client_order_id="order-1", quantity="2")) == (
+        "CLIENT_ORDER_ID_REUSED")
 
 
 def test_client_order_ids_belong_to_one_entry(world: World, active: Any) -> None:

@@ -18,6 +18,7 @@ import base64
 import json
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from tickerleague.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
+from tickerleague.http import idempotency, rate_limit
 from tickerleague.http.envelope import JSON, error_body, error_response
 from tickerleague.http.logs import logger
 from tickerleague.http.principal import Access, Principal, principal_from_authorizer
@@ -46,6 +48,11 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
+EXPOSED_HEADERS = ", ".join(
+    ("X-Request-Id", "Retry-After", *rate_limit.RATE_LIMIT_HEADERS, idempotency.REPLAYED_HEADER))
+# This request's RateLimit headers, for every answer of a limited route (errors included): set by `_run`, added by
+# `_finish`. Per thread and per request, like the log keys.
+_limit_headers: ContextVar[dict[str, str]] = ContextVar("limit_headers", default={})  # noqa: B039 - never mutated
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,7 @@ class Request:
 @dataclass
 class Reply:
     status: int
-    body: BaseModel | dict[str, Any] | None = None
+    body: BaseModel | dict[str, Any] | str | None = None  # str: JSON already serialized (a replayed answer)
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -120,9 +127,11 @@ def _is_json_content_type(headers: dict[str, str]) -> bool:
     return content_type == JSON or (content_type.startswith("application/") and content_type.endswith("+json"))
 
 
-def _serialize(body: BaseModel | dict[str, Any] | None) -> str:
+def _serialize(body: BaseModel | dict[str, Any] | str | None) -> str:
     if body is None:
         return ""
+    if isinstance(body, str):
+        return body
     if isinstance(body, BaseModel):
         return body.model_dump_json(by_alias=True)
     return json.dumps(body, separators=(",", ":"), default=str)
@@ -209,6 +218,7 @@ class Api:
         started = time.perf_counter()
         # Per thread (a context variable): Lambda runs one request at a time, the local gateway several at once.
         logger.thread_safe_append_keys(requestId=request_id)
+        _limit_headers.set({})
         try:
             if self._resolver is None:
                 self._resolver = self._build_resolver()
@@ -239,13 +249,14 @@ class Api:
         multi_value: dict[str, list[str]] = response.pop("multiValueHeaders", None) or {}
         headers: dict[str, str] = {key: ", ".join(values) for key, values in multi_value.items() if values}
         headers.update(response.get("headers") or {})
+        headers.update(_limit_headers.get())
         headers.update(SECURITY_HEADERS)
         headers["X-Request-Id"] = request_id
         origin = _lower_headers(event).get("origin")
         if origin and origin in settings().cors_allow_origins:
             headers["Access-Control-Allow-Origin"] = origin
             headers["Vary"] = "Origin"
-            headers["Access-Control-Expose-Headers"] = "X-Request-Id, Retry-After"
+            headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
         response["headers"] = headers
         response.setdefault("isBase64Encoded", False)
         return response
@@ -254,13 +265,39 @@ class Api:
     def _run(self, spec: RouteSpec, event: dict[str, Any], path_params: dict[str, str]) -> Reply:
         headers = _lower_headers(event)
         principal = self._principal(spec, event, headers)
+        source_ip = _source_ip(event)
+        _limit_headers.set(rate_limit.check(spec.method, spec.path, principal, source_ip))
         body = self._body(spec, event, headers)
         query = self._query(spec, event)
         request = Request(
             event=event, principal=principal, path=path_params, body=body, query=query,
-            request_id=_request_id(event), source_ip=_source_ip(event), headers=headers,
+            request_id=_request_id(event), source_ip=source_ip, headers=headers,
         )
-        return self._endpoints[(spec.method, spec.path)](request)
+        endpoint = self._endpoints[(spec.method, spec.path)]
+        claim = idempotency.begin(
+            method=spec.method, route=spec.path, path_params=path_params, headers=headers, principal=principal,
+            body=parse_json(_raw_body(event)) if spec.body is not None and _raw_body(event).strip() else None,
+            source_ip=source_ip,
+        )
+        if claim is None:
+            return endpoint(request)
+        if isinstance(claim, idempotency.Replay):
+            return Reply(claim.status, claim.body or None, claim.headers)
+        return self._run_claimed(claim, endpoint, request)
+
+    @staticmethod
+    def _run_claimed(claim: idempotency.Claim, endpoint: Endpoint, request: Request) -> Reply:
+        """Run the endpoint under a claimed Idempotency-Key and store its answer (a 5xx or a crash: drop the claim)."""
+        try:
+            reply = endpoint(request)
+        except DomainError as error:
+            idempotency.finish_error(claim, error, request.request_id)
+            raise
+        except BaseException:
+            idempotency.abandon(claim)
+            raise
+        idempotency.finish(claim, reply.status, _serialize(reply.body), reply.headers)
+        return reply
 
     @staticmethod
     def _principal(spec: RouteSpec, event: dict[str, Any], headers: dict[str, str]) -> Principal | None:

@@ -26,9 +26,16 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from tickerleague.adapters.dynamodb.entries import Entry
-from tickerleague.adapters.dynamodb.orders import CommitResult, Outcome, PlacementSnapshot, PortfolioChange
+from tickerleague.adapters.dynamodb.orders import (
+    CommitResult,
+    Outcome,
+    PlacementSnapshot,
+    PortfolioChange,
+    fingerprint_of,
+)
 from tickerleague.clock import iso
 from tickerleague.config import settings
+from tickerleague.domain.client_orders import order_fingerprint
 from tickerleague.domain.contests import Contest, ContestStatus, visible_to
 from tickerleague.domain.market_calendar import TradingCalendar
 from tickerleague.domain.money import ZERO
@@ -48,7 +55,14 @@ from tickerleague.domain.trading import (
     validate_for_rules,
     validate_request,
 )
-from tickerleague.errors import Conflict, DomainError, NotFound, RuleViolation, ServiceUnavailable
+from tickerleague.errors import (
+    ClientOrderIdReused,
+    Conflict,
+    DomainError,
+    NotFound,
+    RuleViolation,
+    ServiceUnavailable,
+)
 from tickerleague.http.principal import Principal
 from tickerleague.ids import is_ulid, new_ulid
 from tickerleague.services.placement_memory import PlacementMemory, Recalled
@@ -213,10 +227,27 @@ def fresh_quote(stored: Quote | None, symbol: str, now: datetime, ports: Trading
     return quote
 
 
-def _original(store: OrderStore, contest_id: str, user_id: str, order_id: str) -> PlaceResult:
+def _fingerprint(request: OrderRequest) -> str:
+    return order_fingerprint(symbol=request.symbol, side=request.side, order_type=request.order_type,
+                             quantity=request.quantity, limit_price=request.limit_price,
+                             time_in_force=request.time_in_force)
+
+
+def _client_order_id_reused() -> ClientOrderIdReused:
+    return ClientOrderIdReused(details={"field": "clientOrderId"})
+
+
+def _original(store: OrderStore, contest_id: str, user_id: str, order_id: str, *, request: OrderRequest,
+              stored_hash: str | None) -> PlaceResult:
+    """The order a clientOrderId marker points at; another order under the same clientOrderId is 422, decided from
+    the marker's fingerprint before any read (a marker without one, written before fingerprints: from the order)."""
+    if stored_hash is not None and stored_hash != _fingerprint(request):
+        raise _client_order_id_reused()
     order = store.get_order(contest_id, user_id, order_id)
     if order is None:  # a marker is written in the same transaction as its order
         raise ServiceUnavailable("The original order could not be read; try again.")
+    if stored_hash is None and fingerprint_of(order) != _fingerprint(request):
+        raise _client_order_id_reused()
     return PlaceResult(order, created=False)
 
 
@@ -275,7 +306,8 @@ def _place(principal: Principal, contest_id: str, request: OrderRequest, now: da
     if ports.memory is not None:
         ports.memory.learn_contest(contest)
     if snapshot.original_order_id is not None:
-        return _original(ports.store, contest_id, principal.user_id, snapshot.original_order_id)
+        return _original(ports.store, contest_id, principal.user_id, snapshot.original_order_id, request=request,
+                         stored_hash=snapshot.original_order_hash)
     entry = snapshot.entry
     if entry is None or entry.status != "active":
         raise _not_joined(contest, principal)
@@ -320,7 +352,8 @@ def _commit_placement(ports: TradingPorts, principal: Principal, contest: Contes
             _remember_symbol(ports.store, entry, request)
             return PlaceResult(order, created=True)
         if result.outcome is Outcome.DUPLICATE and result.original_order_id:
-            return _original(ports.store, entry.contest_id, entry.user_id, result.original_order_id)
+            return _original(ports.store, entry.contest_id, entry.user_id, result.original_order_id, request=request,
+                             stored_hash=result.original_order_hash)
         if result.outcome is Outcome.STALE_ENTRY:
             fresh = result.entry or ports.store.get_entry(entry.contest_id, entry.user_id)
             if fresh is None or fresh.status != "active":

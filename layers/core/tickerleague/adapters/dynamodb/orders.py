@@ -28,6 +28,7 @@ from typing import Any
 from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.clock import iso_ms, parse_iso_utc
 from tickerleague.config import settings
+from tickerleague.domain.client_orders import order_fingerprint
 from tickerleague.domain.contests import Contest
 from tickerleague.domain.portfolio import Portfolio
 from tickerleague.domain.quotes import Quote
@@ -168,6 +169,7 @@ class PlacementSnapshot:
     entry: entries_table.Entry | None
     quote: Quote | None
     original_order_id: str | None
+    original_order_hash: str | None = None  # the marker's fingerprint of the original order (None: an old marker)
 
 
 def load_placement(contest_id: str, user_id: str, symbol: str | None,
@@ -187,11 +189,12 @@ def load_placement(contest_id: str, user_id: str, symbol: str | None,
     entry_raw = raw.get(_name(entry_key))
     quote_raw = raw.get(_name(quote_key(symbol))) if symbol else None
     marker_raw = raw.get(_name(client_order_key(contest_id, user_id, client_order_id))) if client_order_id else None
+    marker = entries_table.from_attribute_map(marker_raw) if marker_raw else {}
     return PlacementSnapshot(
         contest=contests_table.contest_from_raw(contest_raw) if contest_raw else None,
         entry=entries_table.entry_from_item(entries_table.from_attribute_map(entry_raw)) if entry_raw else None,
         quote=quote_from_raw(quote_raw) if quote_raw else None,
-        original_order_id=entries_table.from_attribute_map(marker_raw)["orderId"] if marker_raw else None,
+        original_order_id=marker.get("orderId"), original_order_hash=marker.get("orderHash"),
     )
 
 
@@ -371,6 +374,7 @@ class CommitResult:
     entry: entries_table.Entry | None = None  # COMMITTED: as written; STALE_ENTRY: as found (when returned)
     original_order_id: str | None = None
     order: Order | None = None
+    original_order_hash: str | None = None  # DUPLICATE: the marker's fingerprint of the original order
 
 
 @dataclass(frozen=True)
@@ -456,10 +460,16 @@ def _order_put(order: Order, *, new: bool) -> dict[str, Any]:
     return {"Put": put}
 
 
+def fingerprint_of(order: Order) -> str:
+    return order_fingerprint(symbol=order.symbol, side=order.side, order_type=order.order_type,
+                             quantity=order.quantity, limit_price=order.limit_price,
+                             time_in_force=order.time_in_force)
+
+
 def _marker_put(order: Order) -> dict[str, Any]:
     assert order.client_order_id is not None
     marker = {**client_order_key(order.contest_id, order.user_id, order.client_order_id), "type": "clientOrder",
-              "orderId": order.order_id, "createdAt": iso_ms(order.created_at)}
+              "orderId": order.order_id, "createdAt": iso_ms(order.created_at), "orderHash": fingerprint_of(order)}
     return {"Put": {"TableName": _table(), "Item": entries_table.to_attribute_map(marker),
                     "ConditionExpression": "attribute_not_exists(PK)",
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
@@ -494,7 +504,8 @@ def _cancelled(reasons: list[dict[str, Any]], roles: list[str]) -> CommitResult:
             raise ServiceUnavailable(f"The order could not be saved ({code}); try again.")
     if "marker" in failed:
         stored = entries_table.from_attribute_map(failed["marker"]) if failed["marker"] else {}
-        return CommitResult(Outcome.DUPLICATE, original_order_id=stored.get("orderId"))
+        return CommitResult(Outcome.DUPLICATE, original_order_id=stored.get("orderId"),
+                            original_order_hash=stored.get("orderHash"))
     if "order" in failed:
         stored = failed["order"]
         return CommitResult(Outcome.ORDER_CHANGED,

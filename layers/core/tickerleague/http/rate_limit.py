@@ -1,0 +1,78 @@
+"""Per-caller rate limits, applied once for every route by `Api` (see the contract's Rate limits table).
+
+Which bucket: placing or cancelling an order, per user; every other route with a caller, per user; a route without
+one (public, or optional auth without a token), per source IP. `/v1/health` and `/v1/webhooks/*` are not limited.
+A limited route's every answer carries RateLimit-Limit / -Remaining / -Reset; a refusal is 429 RATE_LIMITED with
+Retry-After. A storage failure admits the request (logged): the stage throttling of API Gateway still guards.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+from tickerleague.config import settings
+from tickerleague.domain.rate_limit import Bucket, Decision
+from tickerleague.errors import RateLimited
+from tickerleague.http.logs import logger
+from tickerleague.http.principal import Principal
+
+ORDER_ROUTES = frozenset({
+    ("POST", "/v1/contests/{contestId}/orders"),
+    ("DELETE", "/v1/contests/{contestId}/orders/{orderId}"),
+})
+RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+
+
+def is_limited(path: str) -> bool:
+    return path != "/v1/health" and not path.startswith("/v1/webhooks/")
+
+
+@lru_cache(maxsize=8)
+def _buckets(orders: tuple[int, str], user: tuple[int, str], ip: tuple[int, str]) -> dict[str, Bucket]:
+    from decimal import Decimal
+
+    return {name: Bucket(name, burst, Decimal(rate))
+            for name, (burst, rate) in {"orders": orders, "user": user, "ip": ip}.items()}
+
+
+def buckets() -> dict[str, Bucket]:
+    config = settings()
+    return _buckets((config.rate_limit_orders_burst, str(config.rate_limit_orders_per_second)),
+                    (config.rate_limit_user_burst, str(config.rate_limit_user_per_second)),
+                    (config.rate_limit_ip_burst, str(config.rate_limit_ip_per_second)))
+
+
+def bucket_for(method: str, path: str, principal: Principal | None, source_ip: str) -> tuple[Bucket, str] | None:
+    """The bucket and subject of this request, or None when the route is not limited."""
+    if not settings().rate_limit_enabled or not is_limited(path):
+        return None
+    every = buckets()
+    if principal is None:
+        return every["ip"], source_ip
+    if (method, path) in ORDER_ROUTES:
+        return every["orders"], principal.user_id
+    return every["user"], principal.user_id
+
+
+def check(method: str, path: str, principal: Principal | None, source_ip: str) -> dict[str, str]:
+    """Take one token for this request: the RateLimit headers to answer with, or RateLimited (429) carrying them."""
+    chosen = bucket_for(method, path, principal, source_ip)
+    if chosen is None:
+        return {}
+    bucket, subject = chosen
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from tickerleague.adapters.dynamodb import rate_limit as buckets_table
+
+    try:
+        decision: Decision = buckets_table.take(bucket, subject, int(time.time() * 1000))
+    except (BotoCoreError, ClientError):
+        logger.warning("rate limit unavailable; request admitted", extra={"bucket": bucket.name}, exc_info=True)
+        return {}
+    headers = decision.headers()
+    if not decision.allowed:
+        refused = RateLimited(decision.retry_after_seconds)
+        refused.headers.update(headers)
+        raise refused
+    return headers
