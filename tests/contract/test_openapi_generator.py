@@ -83,8 +83,10 @@ def test_user_route_with_body_and_path_parameter() -> None:
     assert set(post["responses"]) == {"201", "400", "401", "403", "404", "409", "413", "415", "422", "429", "500"}
     assert _codes(document, "/v1/things/{thingId}", "post", 401) == ["UNAUTHENTICATED"]
     assert _codes(document, "/v1/things/{thingId}", "post", 403) == ["ACCOUNT_SUSPENDED"]
-    assert _codes(document, "/v1/things/{thingId}", "post", 409) == ["EMAIL_TAKEN"]
-    assert _codes(document, "/v1/things/{thingId}", "post", 422) == ["INSUFFICIENT_CASH", "VALIDATION_FAILED"]
+    # A POST also takes an Idempotency-Key: its 409 and 422 come with it.
+    assert _codes(document, "/v1/things/{thingId}", "post", 409) == ["EMAIL_TAKEN", "IDEMPOTENCY_KEY_IN_USE"]
+    assert _codes(document, "/v1/things/{thingId}", "post", 422) == [
+        "IDEMPOTENCY_KEY_REUSED", "INSUFFICIENT_CASH", "VALIDATION_FAILED"]
     assert "Retry-After" in post["responses"]["429"]["headers"]
     assert "title" not in document["components"]["schemas"]["ThingIn"]["properties"]["name"]
 
