@@ -10,11 +10,16 @@
    (services/placement_memory.py) and what the market's quote cache holds.
 2. Throughput on ONE entry, one thread, against DynamoDB Local, in the same run:
    - the route: `POST /v1/contests/{id}/orders` (market buy, clientOrderId), handler and all;
+   - the same route with the per-caller rate limit on (RATE_LIMIT_ENABLED=1, a bucket too large to refuse): the
+     limiter's cost, one conditional UpdateItem per request (http/rate_limit.py);
    - the service call alone (no HTTP parsing);
    - the service call with the placement memory off (PLACEMENT_MEMORY_SECONDS=0: every placement reads first);
    - a bare TransactWriteItems of the same three items (entry update with its version condition, order put,
      clientOrderId marker put), prepared before the clock starts: the floor of what one placement can cost.
-   The four series run interleaved (one of each per round), so they share the machine's load and the JVM's
+   - the two ways of limiting orders, on bare transactions: the bucket's UpdateItem as a fourth item of the
+     order's own TransactWriteItems (no extra round trip), and the same transaction followed by the limiter's own
+     conditional UpdateItem (what the route does today: http/rate_limit.py);
+   The series run interleaved (one of each per round), so they share the machine's load and the JVM's
    warm-up. The ratio to the bare transaction is reported (goal >= 0.7). Times depend on the machine; they are
    measured, never asserted.
 Exit status 1 when a round-trip budget is broken.
@@ -151,6 +156,7 @@ def _bare_transactions(world: Any, contest: Any, user_id: str, count: int) -> li
 def throughput(count: int) -> list[tuple[str, float]]:
     from tickerleague.adapters.dynamodb.entries import client
     from tickerleague.clock import utcnow
+    from tickerleague.config import settings
     from tickerleague.domain.trading import OrderRequest
     from tickerleague.services.orders import default_ports, place_order
 
@@ -159,16 +165,23 @@ def throughput(count: int) -> list[tuple[str, float]]:
 
     world = _world()
     contest = world.contest(starting_cash="10000000.00")
-    for user in ("route", "service", "reading", "bare"):
+    for user in ("route", "limited", "service", "reading", "bare", "inside", "separate"):
         world.join(contest, user)
     world.quote("AAPL", "10.00")
-    caller = Caller("route")
+    caller, limited_caller = Caller("route"), Caller("limited")
+    os.environ["RATE_LIMIT_ORDERS_BURST"] = str(10 * count)  # measure the cost, never a refusal
 
-    def route(index: int) -> None:
+    def route(index: int, who: Any = caller, limits: str = "0") -> None:
+        os.environ["RATE_LIMIT_ENABLED"] = limits  # both route series pay the same settings rebuild
+        settings.cache_clear()
         body = {"symbol": "AAPL", "side": "buy", "quantity": "1", "type": "market", "clientOrderId": f"r{index}"}
-        answer = call(orders.place, _event("POST", "/v1/contests/{contestId}/orders", contest.contest_id, caller,
+        answer = call(orders.place, _event("POST", "/v1/contests/{contestId}/orders", contest.contest_id, who,
                                            body=body))
         assert answer.status == 201, answer.body
+        assert ("RateLimit-Limit" in answer.headers) == (limits == "1"), answer.headers
+
+    def limited(index: int) -> None:
+        route(index, limited_caller, "1")
 
     ports = default_ports()
     reading_ports = replace(ports, memory=None)
@@ -182,15 +195,38 @@ def throughput(count: int) -> list[tuple[str, float]]:
 
     for warm in range(3):  # warm clients, caches and imports
         route(-1 - warm)
+        limited(-1 - warm)
         service(-1 - warm)
         reading(-1 - warm)
     payloads = _bare_transactions(world, contest, "bare", count)
+    inside = _bare_transactions(world, contest, "inside", count)
+    separate = _bare_transactions(world, contest, "separate", count)
     dynamodb = client()
+    from tickerleague.adapters.dynamodb import rate_limit
+    from tickerleague.domain.rate_limit import Bucket
+
+    bucket = Bucket("orders", 10 * count, Decimal(1))
+
+    def bucket_inside(index: int) -> None:
+        now = int(time.time() * 1000)
+        update = rate_limit._write(bucket, rate_limit.bucket_key(bucket, "inside"), now, idle=False)
+        update.pop("ReturnValues")  # not allowed in a transaction; the failure's ALL_OLD still is
+        dynamodb.transact_write_items(TransactItems=[*inside[index], {"Update": update}],
+                                      ClientRequestToken=uuid.uuid4().hex)
+
+    def bucket_separate(index: int) -> None:
+        assert rate_limit.take(bucket, "separate", int(time.time() * 1000)).allowed
+        dynamodb.transact_write_items(TransactItems=separate[index], ClientRequestToken=uuid.uuid4().hex)
+
+    rate_limit.take(bucket, "inside", int(time.time() * 1000))  # the bucket's first (idle) write, off the clock
 
     steps: list[tuple[str, Callable[[int], Any]]] = [
         ("POST /v1/contests/{id}/orders (handler)", route),
+        ("POST /v1/contests/{id}/orders (handler), rate limits on", limited),
         ("services.orders.place_order (no HTTP)", service),
         ("services.orders.place_order, memory off (reads first)", reading),
+        ("bare TransactWriteItems + the order bucket's UpdateItem inside it (4 items)", bucket_inside),
+        ("bare TransactWriteItems, then the order bucket's own UpdateItem", bucket_separate),
         ("bare TransactWriteItems, same 3 items",
          lambda index: dynamodb.transact_write_items(TransactItems=payloads[index],
                                                      ClientRequestToken=uuid.uuid4().hex)),
@@ -201,6 +237,8 @@ def throughput(count: int) -> list[tuple[str, float]]:
             started = time.perf_counter()
             step(index)
             spent[position] += time.perf_counter() - started
+    os.environ["RATE_LIMIT_ENABLED"] = "0"
+    settings.cache_clear()
     rates = [(label, count / seconds) for (label, _), seconds in zip(steps, spent, strict=True)]
     return rates
 

@@ -236,3 +236,25 @@ def test_a_limiter_outage_admits_the_request(monkeypatch: pytest.MonkeyPatch) ->
     answer = call(listing, api_event("GET", "/v1/things", caller=ALICE))
     assert answer.status == 200 and "RateLimit-Limit" not in answer.headers
     assert json.loads(json.dumps(answer.body)) == {"count": 0}
+
+
+def test_round_trips_a_claim_costs_two_writes_and_a_replay_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tickerleague.adapters.dynamodb.entries import client
+    from tickerleague.config import settings
+
+    monkeypatch.setenv("RATE_LIMIT_ENABLED", "0")  # count the idempotency layer alone
+    settings.cache_clear()
+    operations: list[str] = []
+
+    def count(**kwargs: Any) -> None:
+        operations.append(kwargs["model"].name)
+
+    client().meta.events.register("before-call.dynamodb", count)
+    try:
+        post({"name": "a"}, key="k-rt")
+        first = list(operations)
+        operations.clear()
+        post({"name": "a"}, key="k-rt")
+    finally:
+        client().meta.events.unregister("before-call.dynamodb", count)
+    assert first == ["PutItem", "UpdateItem"] and operations == ["PutItem"]
