@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tickerleague.errors import DomainError, IdempotencyKeyInUse, IdempotencyKeyReused, ValidationFailed
+from tickerleague.http.logs import logger
 from tickerleague.http.principal import Principal
 
 HEADER = "Idempotency-Key"
@@ -96,14 +97,20 @@ def begin(*, method: str, route: str, path_params: dict[str, str], headers: dict
 
 
 def finish(claim: Claim, status: int, body: str, headers: dict[str, str]) -> None:
-    """Store the answer, or drop the claim when it is a 5xx."""
+    """Store the answer, or drop the claim when it is a 5xx. The effect has happened by now: a failure to
+    store is logged, not answered as a 5xx (the claim then stays in flight, 409, for IDEMPOTENCY_IN_FLIGHT_SECONDS)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from tickerleague.adapters.dynamodb import idempotency as records
 
-    if status >= 500:
-        records.release(claim.scope, claim.key, token=claim.token)
-        return
-    records.complete(claim.scope, claim.key, token=claim.token,
-                     answer=records.StoredAnswer(status, body, dict(headers)))
+    try:
+        if status >= 500:
+            records.release(claim.scope, claim.key, token=claim.token)
+            return
+        records.complete(claim.scope, claim.key, token=claim.token,
+                         answer=records.StoredAnswer(status, body, dict(headers)))
+    except (BotoCoreError, ClientError):
+        logger.warning("idempotency answer not stored", exc_info=True)
 
 
 def finish_error(claim: Claim, error: DomainError, request_id: str) -> None:
