@@ -15,8 +15,9 @@ import os
 import sys
 from typing import Any
 
-from infra.mail_templates import check, load, render
 from tickerleague.domain.notifications import TEMPLATE_VARIABLES, Kind
+
+from infra.mail_templates import check, load, render
 
 PREFIX = "tickerleague-"
 

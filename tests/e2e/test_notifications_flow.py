@@ -64,7 +64,7 @@ def test_a_short_contest_sends_confirmed_starting_and_ended_once_each(local_stac
     time.sleep(3)  # anything duplicated would have arrived by now
     items = _mail(mail_url, player.email)
     assert sorted(item["kind"] for item in items) == sorted(wanted), [i["kind"] for i in items]
-    assert [item["kind"] for item in items][0] == "contest_ended"  # newest first
+    assert items[0]["kind"] == "contest_ended"  # newest first
     ended = items[0]
     assert ended["dynamicTemplateData"]["rank"] == "1" and ended["dynamicTemplateData"]["outOf"] == "1"
     assert "#1" in ended["subject"] and "100000.00" in ended["html"]

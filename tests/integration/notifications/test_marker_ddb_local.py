@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from tests.unit.notifications.conftest import TEMPLATE_IDS
-from tests.unit.notifications.support import ReplayServer, make_contest, put_user
 from tickerleague.adapters.dynamodb import notifications as store
 from tickerleague.domain.notifications import Kind
 from tickerleague.services.notifications import SenderPorts, handle_message
+
+from tests.unit.notifications.conftest import TEMPLATE_IDS
+from tests.unit.notifications.support import ReplayServer, make_contest, put_user
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,6 @@ def sender_env(ddb_table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Repl
     """DynamoDB Local for the table; moto (DynamoDB passed through) only for the API key's secret."""
     from aws_lambda_powertools.utilities import parameters
     from moto import mock_aws
-
     from tickerleague.adapters import sendgrid
     from tickerleague.config import settings
 

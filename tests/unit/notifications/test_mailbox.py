@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import requests
+from tickerleague.domain.notifications import TEMPLATE_VARIABLES, Kind
 
 from infra.local.mailbox import LOCAL_TEMPLATE_IDS, MailboxServer, Outbox
 from tests.unit.notifications.test_templates import REALISTIC
-from tickerleague.domain.notifications import TEMPLATE_VARIABLES, Kind
 
 
 @pytest.fixture
