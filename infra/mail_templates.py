@@ -86,3 +86,11 @@ def find_kind(template_id: str, template_ids: Mapping[str, str]) -> Kind | None:
         if configured == template_id and kind in Kind.__members__.values():
             return Kind(kind)
     return None
+
+
+def compile_all(directory: Path = TEMPLATES_DIR) -> None:
+    """Compile every part of every template (cached for later renders)."""
+    for kind in Kind:
+        template = load(kind, directory)
+        for source in (template.subject, template.html, template.text):
+            _compiled(source)

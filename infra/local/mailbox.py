@@ -240,6 +240,7 @@ class MailboxServer(ThreadingHTTPServer):
         return f"http://{host!s}:{port}"
 
     def start(self) -> None:
+        warm_up()
         self._thread = threading.Thread(target=self.serve_forever, name="mailbox", daemon=True)
         self._thread.start()
         LOG.info("mail stand-in on %s (outbox %s)", self.url, self.outbox.directory)
@@ -251,6 +252,16 @@ class MailboxServer(ThreadingHTTPServer):
             self._thread.join(timeout=5)
 
 
+def warm_up() -> None:
+    """Compile every template once before the first mail arrives: pybars builds its grammar on first use, which
+    takes seconds on a busy machine, longer than a sender's timeout."""
+    from infra.mail_templates import compile_all
+
+    compile_all()
+
+
 def backend_environment(url: str) -> dict[str, str]:
-    """What the functions need to send to the stand-in."""
-    return {"SENDGRID_API_BASE": url, "SENDGRID_TEMPLATE_IDS": local_template_ids_setting()}
+    """What the functions need to send to the stand-in. The timeout is generous: the stand-in renders each mail
+    as it arrives, and on a loaded laptop that can take longer than SendGrid ever would."""
+    return {"SENDGRID_API_BASE": url, "SENDGRID_TEMPLATE_IDS": local_template_ids_setting(),
+            "SENDGRID_TIMEOUT_SECONDS": "30"}

@@ -34,7 +34,7 @@ def _mail(to: str, kind: Kind, **extra: Any) -> dict[str, Any]:
 
 def _send(server: MailboxServer, body: Any, token: str | None = "SG.local") -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    return requests.post(f"{server.url}/v3/mail/send", json=body, headers=headers, timeout=5)
+    return requests.post(f"{server.url}/v3/mail/send", json=body, headers=headers, timeout=30)
 
 
 def test_mail_send_answers_like_sendgrid(mailbox: MailboxServer) -> None:
@@ -53,13 +53,13 @@ def test_messages_api_newest_first_filtered_by_recipient_and_kept_on_disk(mailbo
     _send(mailbox, _mail("ada@example.com", Kind.ENTRY_CONFIRMED))
     _send(mailbox, _mail("bob@example.com", Kind.ENTRY_CONFIRMED))
     _send(mailbox, _mail("Ada@Example.com", Kind.CONTEST_ENDED, custom_args={"kind": "contest_ended"}))
-    items = requests.get(f"{mailbox.url}/api/messages", params={"to": "ada@example.com"}, timeout=5).json()["items"]
+    items = requests.get(f"{mailbox.url}/api/messages", params={"to": "ada@example.com"}, timeout=30).json()["items"]
     assert [item["kind"] for item in items] == ["contest_ended", "entry_confirmed"]
     newest = items[0]
     assert set(newest) == {"id", "to", "kind", "templateId", "dynamicTemplateData", "subject", "html", "sentAt"}
     assert newest["subject"] == "December Sprint has ended: you finished #3"
     assert "112345.67" in newest["html"] and newest["dynamicTemplateData"]["rank"] == "3"
-    everyone = requests.get(f"{mailbox.url}/api/messages", timeout=5).json()["items"]
+    everyone = requests.get(f"{mailbox.url}/api/messages", timeout=30).json()["items"]
     assert len(everyone) == 3
     files = sorted((mailbox.outbox.directory).glob("*.json"))
     assert len(files) == 3 and {json.loads(f.read_text())["to"] for f in files} >= {"bob@example.com"}
@@ -70,12 +70,12 @@ def test_messages_api_newest_first_filtered_by_recipient_and_kept_on_disk(mailbo
 def test_viewer_page_shows_every_message_rendered(mailbox: MailboxServer) -> None:
     _send(mailbox, _mail("ada@example.com", Kind.PASSWORD_RESET))
     _send(mailbox, _mail("ada@example.com", Kind.ENTRY_REFUNDED))
-    page = requests.get(f"{mailbox.url}/", timeout=5)
+    page = requests.get(f"{mailbox.url}/", timeout=30)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "Reset your Ticker League password" in page.text and "was refunded" in page.text
     assert "10.00 USD" in page.text  # inside the rendered (escaped) srcdoc
-    message_id = requests.get(f"{mailbox.url}/api/messages", timeout=5).json()["items"][0]["id"]
-    one = requests.get(f"{mailbox.url}/messages/{message_id}", timeout=5)
+    message_id = requests.get(f"{mailbox.url}/api/messages", timeout=30).json()["items"][0]["id"]
+    one = requests.get(f"{mailbox.url}/messages/{message_id}", timeout=30)
     assert one.status_code == 200 and "10.00 USD" in one.text
 
 
@@ -91,5 +91,5 @@ def test_the_sendgrid_adapter_sends_to_it(mailbox: MailboxServer, monkeypatch: p
     answer = sendgrid.send(sendgrid.OutgoingEmail(Kind.CONTEST_STARTING, "cy@example.com", data, "u:k:c"))
     settings.cache_clear()
     assert answer.status == 202
-    [item] = requests.get(f"{mailbox.url}/api/messages", params={"to": "cy@example.com"}, timeout=5).json()["items"]
+    [item] = requests.get(f"{mailbox.url}/api/messages", params={"to": "cy@example.com"}, timeout=30).json()["items"]
     assert item["kind"] == "contest_starting" and item["subject"] == "December Sprint is starting"
