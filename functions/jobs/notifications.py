@@ -17,7 +17,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from tickerleague.services import notifications
 
 logger = logging.getLogger("tickerleague.notifications")
-processor = BatchProcessor(event_type=EventType.SQS)
+# Every failed record is reported, even when all of them fail: each keeps the visibility it was given (a 429's wait),
+# where raising for the whole batch would bring every record back after the queue's timeout instead.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def _record(record: SQSRecord) -> None:
