@@ -29,7 +29,6 @@ def _reset(user_id: str) -> str:
 @pytest.fixture
 def queue(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str, str]:
     import boto3
-
     from tickerleague.config import settings
     from tickerleague.services import notifications
 
