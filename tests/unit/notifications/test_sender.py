@@ -198,3 +198,27 @@ def _seed_entries(contest_id: str, user_ids: list[str]) -> None:
                                     portfolio=Portfolio.fresh(Decimal("100000")))
         entries_table.client().put_item(TableName=notifications.settings().table_name,
                                         Item=entries_table.to_attribute_map(entries_table.entry_to_item(entry)))
+
+
+def test_a_message_that_cannot_be_sent_leaves_no_marker(sendgrid_replay: ReplayServer,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tickerleague.adapters import sendgrid
+    from tickerleague.config import settings
+
+    put_user("u1", "ada@example.com")
+    refund = _event("EntryRefunded", {"contestId": make_contest(), "entryId": "e1", "userId": "u1",
+                                      "amount": "", "currency": "usd"})
+    with pytest.raises(notifications.BadMessage, match="amount"):
+        handle_message(refund, "m-1", _ports())
+    monkeypatch.setenv("SENDGRID_TEMPLATE_IDS", "entry_confirmed=d-11")  # no password_reset template
+    settings.cache_clear()
+    with pytest.raises(sendgrid.TemplateNotConfigured):
+        handle_message(_reset(), "m-2", _ports())
+    monkeypatch.setenv("SENDGRID_API_KEY_SECRET_ID", "no-such-secret")
+    monkeypatch.delenv("SENDGRID_TEMPLATE_IDS")
+    monkeypatch.setenv("SENDGRID_TEMPLATE_IDS", "password_reset=d-16")
+    settings.cache_clear()
+    with pytest.raises(Exception, match="no-such-secret|ResourceNotFound|GetSecretValue"):
+        handle_message(_reset(), "m-3", _ports())
+    assert store.get_marker(store.marker_key("u1", Kind.PASSWORD_RESET, "r1")) is None
+    assert sendgrid_replay.requests == []

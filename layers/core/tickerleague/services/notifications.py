@@ -310,15 +310,24 @@ def _send_one(chunk: _Chunk, recipient: Recipient, user: Addressee | None) -> No
                                                    "subject": subject, "reason": reason})
         outcome.skip(reason or Skip.USER_GONE)
         return
+    # Everything that can fail without the provider (the data, the template id) fails before the claim, so a bad
+    # message never leaves a marker behind that would block the email for a corrected one.
+    email = sendgrid.OutgoingEmail(kind, user.email, template_data(kind, contest_id, chunk.contest, recipient, user),
+                                   notification_id=f"{user.user_id}:{kind.value}:{subject}")
+    sendgrid.template_id(kind)
     key = store.marker_key(user.user_id, kind, subject)
     now = utcnow()
     if not store.claim(key, message_id, iso_ms(now), int(now.timestamp())):
         outcome.skip(Skip.ALREADY_SENT)
         return
-    email = sendgrid.OutgoingEmail(kind, user.email, template_data(kind, contest_id, chunk.contest, recipient, user),
-                                   notification_id=f"{user.user_id}:{kind.value}:{subject}")
     for attempt in range(1, IN_PROCESS_RETRIES + 2):
-        answer = p.send(email)
+        try:
+            answer = p.send(email)
+        except Exception:
+            # send() turns every HTTP answer and network failure into an answer; an exception is raised before
+            # the request (the API key unreadable ...): nothing was sent, so the identity is free again.
+            store.release(key, message_id)
+            raise
         result = verdict(answer.status)
         if result is Verdict.SENT:
             store.mark_sent(key, message_id, iso_ms(utcnow()))
