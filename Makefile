@@ -89,6 +89,12 @@ typecheck: venv  ## mypy over the layer, the handlers and infra
 pytest: venv node_modules  ## unit (moto), contract, workflow, integration (DynamoDB Local) and e2e (local stack) tests
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests
 
+# ---------------------------------------------------------------- email templates
+.PHONY: email-templates
+
+email-templates: venv  ## check email_templates/ and publish them to SendGrid (SENDGRID_API_KEY; dry run without it)
+	$(PYTHON) -m infra.build.publish_email_templates
+
 # ---------------------------------------------------------------- AWS (needs credentials; nothing in `make test` calls these)
 .PHONY: build deploy
 ENV ?= dev

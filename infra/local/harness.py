@@ -55,6 +55,7 @@ class RunningStack:
     log_path: Path | None = None
     stack: LocalStack | None = None
     process: subprocess.Popen[bytes] | None = None
+    mail_url: str | None = None  # the SendGrid stand-in (infra/local/mailbox.py)
 
 
 @contextlib.contextmanager
@@ -78,6 +79,7 @@ def running_stack(
     """
     port = port or free_port()
     ddb_port = ddb_port or free_port()
+    mail_port = free_port()
     with tempfile.TemporaryDirectory(prefix="local-stack-") as tmp:
         state_dir = Path(tmp)
         config = StackConfig(
@@ -85,6 +87,7 @@ def running_stack(
             state_dir=state_dir,
             port=port,
             ddb_port=ddb_port,
+            mail_port=mail_port,
             ddb_endpoint=ddb_endpoint,
             in_memory=True,
             seed=seed,
@@ -109,7 +112,8 @@ def _in_process(config: StackConfig, table_name: str | None) -> Iterator[Running
     stack = LocalStack(config)
     stack.start()
     try:
-        yield RunningStack(stack.url, stack.ddb_endpoint, config.state_dir, stack=stack)
+        yield RunningStack(stack.url, stack.ddb_endpoint, config.state_dir, stack=stack,
+                           mail_url=f"http://127.0.0.1:{config.mail_port}")
     finally:
         stack.stop()
 
@@ -117,6 +121,7 @@ def _in_process(config: StackConfig, table_name: str | None) -> Iterator[Running
 def _command(config: StackConfig, table_name: str | None) -> list[str]:
     command = [sys.executable, "-m", "infra.local.stack", "--template", str(config.template_path)]
     command += ["--state-dir", str(config.state_dir), "--port", str(config.port), "--ddb-port", str(config.ddb_port)]
+    command += ["--mail-port", str(config.mail_port)]
     command.append("--in-memory")
     if config.parameters_file is None:
         command.append("--no-parameters")
@@ -150,7 +155,8 @@ def _subprocess(config: StackConfig, table_name: str | None) -> Iterator[Running
         try:
             _wait_for_port(process, config.port, log_path)
             ddb = config.ddb_endpoint or f"http://127.0.0.1:{config.ddb_port}"
-            yield RunningStack(f"http://127.0.0.1:{config.port}", ddb, config.state_dir, log_path, process=process)
+            yield RunningStack(f"http://127.0.0.1:{config.port}", ddb, config.state_dir, log_path, process=process,
+                               mail_url=f"http://127.0.0.1:{config.mail_port}")
         finally:
             _terminate(process)
 

@@ -165,3 +165,31 @@ def create_resources(template: LocalTemplate, state_dir: Path | None) -> Attribu
         len(template.ssm_parameters),
     )
     return attributes
+
+
+def create_queue_rules(template: LocalTemplate) -> int:
+    """Every ``AWS::Events::Rule`` whose targets are queues of this template, created in moto with those targets.
+
+    moto's EventBridge delivers a matching event to an SQS target itself (the event's JSON as the message body,
+    as AWS does), and the queue's SQS event source poller takes it from there: rule -> queue -> function works
+    locally as deployed. Call after the queues and buses exist (``template.with_attributes``).
+    """
+    events = boto3.client("events", region_name=template.settings.region)
+    queue_arns = {values.get("Arn") for lid, values in template.attributes.items() if lid in template.queues}
+    created = 0
+    for logical_id, resource in template.resources.items():
+        if resource.get("Type") != "AWS::Events::Rule":
+            continue
+        properties = template.resolver.resolve(resource.get("Properties") or {})
+        targets = [t for t in properties.get("Targets") or [] if t.get("Arn") in queue_arns]
+        if not targets or "EventPattern" not in properties:
+            continue
+        name = template.physical_name(logical_id)
+        bus = str(properties.get("EventBusName") or "default")
+        events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(properties["EventPattern"]))
+        events.put_targets(Rule=name, EventBusName=bus,
+                           Targets=[{"Id": str(t.get("Id") or i), "Arn": t["Arn"]} for i, t in enumerate(targets)])
+        created += 1
+    if created:
+        LOG.info("moto resources: %d event rule(s) delivering to queues", created)
+    return created

@@ -39,7 +39,7 @@ from infra.local.dynamodb_local import DynamoDBLocal, ensure_table, port_in_use,
 from infra.local.gateway import GatewayServer, LocalGateway
 from infra.local.invoke import Invoker, merged_environment
 from infra.local.queues import QueueRunner, event_rule_pollers, sqs_pollers
-from infra.local.resources import create_resources
+from infra.local.resources import create_queue_rules, create_resources
 from infra.local.schedules import ScheduleRunner, rate_override_from_env
 from infra.local.template import DEFAULT_PARAMETERS_FILE, LocalTemplate, load_template
 from infra.local.workflows import (
@@ -77,6 +77,7 @@ class StackConfig:
     parameter_overrides: dict[str, str] = field(default_factory=dict)
     physical_names: dict[str, str] = field(default_factory=dict)
     queue_wait_seconds: int = 1
+    mail_port: int = 8025  # the SendGrid stand-in (infra/local/mailbox.py); 0: do not start it
 
 
 # Every local client (browser, curl, test suites) is 127.0.0.1, so the per-IP login limit would lock everyone out
@@ -191,6 +192,7 @@ class LocalStack:
         self.schedules: ScheduleRunner | None = None
         self.queues: QueueRunner | None = None
         self.ddb: DynamoDBLocal | None = None
+        self.mailbox: Any = None
         self.ddb_endpoint = config.ddb_endpoint or f"http://127.0.0.1:{config.ddb_port}"
         self._undo: list[tuple[str, Callable[[], None]]] = []
         self._saved_env: dict[str, str] | None = None
@@ -226,12 +228,14 @@ class LocalStack:
         self._create_table(template)
         attributes = create_resources(template, None if config.in_memory else config.state_dir)
         template = template.with_attributes(attributes)
+        create_queue_rules(template)
         template = template.with_attributes(create_state_machines(template))
         self._undo.append(("executions", lambda: stop_running_executions(template)))
         self.template = template
         env = {
             **merged_environment(template.functions.values()),
             **base_environment(self.ddb_endpoint, template.settings.region),
+            **self._start_mailbox(),
             **config.env_overrides,
         }
         self._set_environment(env)
@@ -254,9 +258,23 @@ class LocalStack:
             LOG.info("--reset: wiping %s", self.config.state_dir)
             wipe_state(self.config.state_dir)
 
+    def _start_mailbox(self) -> dict[str, str]:
+        """The SendGrid stand-in, before any function can send; the environment pointing the sender at it."""
+        if not self.config.mail_port:
+            return {}
+        from infra.local.mailbox import MailboxServer, Outbox, backend_environment
+
+        server = MailboxServer(Outbox(self.config.state_dir / "outbox"), self.config.host, self.config.mail_port)
+        server.start()
+        self.mailbox = server
+        self._undo.append(("mail stand-in", server.stop))
+        return backend_environment(server.url)
+
     def _check_ports(self) -> None:
         if self.config.port and port_in_use(self.config.port, self.config.host):
             raise StackError(f"port {self.config.port} is in use: is another server (or `make dev`) running?")
+        if self.config.mail_port and port_in_use(self.config.mail_port, self.config.host):
+            raise StackError(f"port {self.config.mail_port} (mail stand-in, LOCAL_MAIL_PORT) is in use")
         if self.config.ddb_endpoint is None and port_in_use(self.config.ddb_port):
             raise StackError(f"port {self.config.ddb_port} (DynamoDB Local) is in use by another process")
 
@@ -344,6 +362,7 @@ def banner(stack: LocalStack) -> str:
         "",
         f"  API        {stack.url}   ({len(routes)} routes" + (f"; try GET {public_get})" if public_get else ")"),
         f"  DynamoDB   {stack.ddb_endpoint}   ({data})",
+        *([f"  Mail       {stack.mailbox.url}/   (what the stack sent, as players read it)"] if stack.mailbox else []),
         f"  Admin      {admin_email} / $LOCAL_ADMIN_PASSWORD (default: local-admin-password)",
         f"  Jobs       {len(template.schedules)} schedule(s), {len(template.sqs_events)} queue consumer(s),"
         f" {len(template.state_machines)} state machine(s)",
@@ -362,6 +381,8 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
     parser.add_argument("--state-dir", type=Path, default=REPO_ROOT / ".local")
     parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_API_PORT", "3000")))
     parser.add_argument("--ddb-port", type=int, default=int(os.environ.get("LOCAL_DDB_PORT", "8000")))
+    parser.add_argument("--mail-port", type=int, default=int(os.environ.get("LOCAL_MAIL_PORT", "8025")),
+                        help="the SendGrid stand-in's port (0: none)")
     parser.add_argument("--ddb-endpoint", help="use this running DynamoDB Local instead of starting one")
     parser.add_argument("--in-memory", action="store_true", help="DynamoDB Local -inMemory (nothing persists)")
     parser.add_argument("--reset", action="store_true", help="wipe the state dir (.local/) before starting")
@@ -375,6 +396,7 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         state_dir=args.state_dir,
         port=args.port,
         ddb_port=args.ddb_port,
+        mail_port=args.mail_port,
         ddb_endpoint=args.ddb_endpoint,
         in_memory=args.in_memory,
         reset=args.reset,

@@ -25,6 +25,12 @@ def _csv(name: str, default: str = "") -> tuple[str, ...]:
     return tuple(part.strip() for part in os.environ.get(name, default).split(",") if part.strip())
 
 
+def _pairs(name: str) -> tuple[tuple[str, str], ...]:
+    """ "a=1,b=2" -> (("a", "1"), ("b", "2")); a part without "=" is ignored."""
+    pairs = (part.partition("=") for part in _csv(name))
+    return tuple((key.strip(), value.strip()) for key, sep, value in pairs if sep and key.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     stage: str
@@ -63,6 +69,15 @@ class Settings:
     rate_limit_ip_per_second: Decimal
     idempotency_ttl_seconds: int
     idempotency_in_flight_seconds: int
+    # notifications (services/notifications.py, adapters/sendgrid.py)
+    notifications_queue_url: str
+    sendgrid_api_base: str
+    sendgrid_api_key_secret_id: str
+    sendgrid_template_ids: tuple[tuple[str, str], ...]  # (kind, dynamic template id) from "kind=d-...,kind=d-..."
+    sendgrid_timeout_seconds: int
+    email_from: str
+    email_link_base_url: str
+    notify_chunk_size: int
 
     @property
     def is_local(self) -> bool:
@@ -110,4 +125,12 @@ def settings() -> Settings:
         idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
         # Longer than the API function's 10 s timeout: a record older than this was left by a request that died.
         idempotency_in_flight_seconds=_int("IDEMPOTENCY_IN_FLIGHT_SECONDS", 30),
+        notifications_queue_url=os.environ.get("NOTIFICATIONS_QUEUE_URL", ""),
+        sendgrid_api_base=os.environ.get("SENDGRID_API_BASE", "").strip() or "https://api.sendgrid.com",
+        sendgrid_api_key_secret_id=os.environ.get("SENDGRID_API_KEY_SECRET_ID", ""),
+        sendgrid_template_ids=_pairs("SENDGRID_TEMPLATE_IDS"),
+        sendgrid_timeout_seconds=_int("SENDGRID_TIMEOUT_SECONDS", 5),
+        email_from=os.environ.get("EMAIL_FROM", "Ticker League <no-reply@tickerleague.example>"),
+        email_link_base_url=os.environ.get("EMAIL_LINK_BASE_URL", "https://app.tickerleague.example").rstrip("/"),
+        notify_chunk_size=_int("NOTIFY_CHUNK_SIZE", 100),
     )

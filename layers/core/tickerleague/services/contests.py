@@ -275,6 +275,13 @@ def publish_contest(actor: Actor, contest_id: str, *, lifecycle: LifecyclePort |
 
 
 # ---------------------------------------------------------------------------------------------------- cancel
+def _publish_cancelled(contest: Contest) -> None:
+    """After the cancel's transaction: every entrant gets the cancellation email (notifications fan out)."""
+    from tickerleague.adapters import events
+
+    events.publish_after_commit("ContestCancelled", {"contestId": contest.contest_id}, source="tickerleague.contests")
+
+
 def cancel_contest(actor: Actor, contest_id: str, *, lifecycle: LifecyclePort | None = None,
                    now: datetime | None = None) -> Contest:
     """draft | scheduled | active -> cancelled. Joining and trading check the status, so both stop with this write
@@ -289,6 +296,7 @@ def cancel_contest(actor: Actor, contest_id: str, *, lifecycle: LifecyclePort | 
         except repo.StaleContest:
             continue
         placement_memory.contest_left_active(cancelled)
+        _publish_cancelled(cancelled)
         if contest.execution_arn:
             (lifecycle or default_lifecycle()).stop(contest.execution_arn, "contest cancelled")
         return cancelled

@@ -70,6 +70,14 @@ def _check_joinable(contest: Contest) -> None:
         raise _full()
 
 
+def _entry_confirmed(entry: Entry) -> None:
+    """After the join's transaction: the entry is active, so its owner gets the confirmation email."""
+    from tickerleague.adapters import events
+
+    events.publish_after_commit("EntryConfirmed", {"contestId": entry.contest_id, "entryId": entry.entry_id,
+                                                   "userId": entry.user_id}, source="tickerleague.entries")
+
+
 def join_contest(principal: Principal, contest_id: str, invite_code: str | None, *,
                  now: datetime | None = None) -> JoinAnswer:
     """The caller's entry: new (created=True) or the one they already have (never a second one)."""
@@ -103,6 +111,7 @@ def join_contest(principal: Principal, contest_id: str, invite_code: str | None,
               "userId": principal.user_id}
     result = repo.join_transaction(contest_id, entries_table.entry_to_item(entry), marker)
     if result.outcome == "joined":
+        _entry_confirmed(entry)
         return JoinAnswer(entry, created=True)
     if result.outcome == "duplicate":
         # A concurrent join of the same user won: answer with that entry.
