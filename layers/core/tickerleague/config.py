@@ -47,6 +47,9 @@ class Settings:
     entry_shards: int
     local_stack: bool
     version: str
+    # admin and account self-service
+    password_reset_token_seconds: int = 30 * 60
+    password_reset_min_seconds: float = 0.3
 
     @property
     def is_local(self) -> bool:
@@ -84,4 +87,7 @@ def settings() -> Settings:
         entry_shards=_int("ENTRY_SHARDS", 8),
         local_stack=os.environ.get("LOCAL_STACK", "") == "1",
         version=os.environ.get("APP_VERSION", __version__),
+        # admin and account self-service
+        password_reset_token_seconds=_int("PASSWORD_RESET_TOKEN_SECONDS", 30 * 60),
+        password_reset_min_seconds=_int("PASSWORD_RESET_MIN_MILLISECONDS", 300) / 1000,
     )

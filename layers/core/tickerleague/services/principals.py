@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from tickerleague.adapters.tokens import TokenInvalid, bearer_token, verify_access_token
 from tickerleague.config import settings
+from tickerleague.domain.users import session_revoked
 from tickerleague.errors import AccountSuspended, Unauthenticated
 from tickerleague.http.principal import Principal
+from tickerleague.ids import ulid_ms
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class AccountState:
     role: str
     status: str
     sessions_valid_after: int
+    sessions_valid_after_ms: int | None = None
 
 
 _cache: dict[str, tuple[float, AccountState | None]] = {}
@@ -38,7 +41,9 @@ def _account_state(user_id: str) -> AccountState | None:
     from tickerleague.adapters.dynamodb.users import get_user
 
     user = get_user(user_id)
-    state = None if user is None else AccountState(user.role, user.status, int(user.sessions_valid_after))
+    state = None if user is None else AccountState(
+        user.role, user.status, int(user.sessions_valid_after),
+        None if user.sessions_valid_after_ms is None else int(user.sessions_valid_after_ms))
     with _cache_lock:
         if len(_cache) > 10_000:
             _cache.clear()
@@ -58,7 +63,8 @@ def authenticate(authorization: str | None) -> Principal:
     except TokenInvalid:
         raise Unauthenticated() from None
     state = _account_state(claims.user_id)
-    if state is None or claims.issued_at < state.sessions_valid_after:
+    if state is None or session_revoked(claims.issued_at, ulid_ms(claims.session_id), state.sessions_valid_after,
+                                        state.sessions_valid_after_ms):
         raise Unauthenticated()
     if state.status == "suspended":
         raise AccountSuspended()
