@@ -3,6 +3,7 @@ DynamoDB Local): the story of issue 11's "done when", as a new operator and a ne
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import requests
@@ -33,6 +34,11 @@ def test_admin_finds_suspends_reinstates_and_reads_the_story(base_url: str, admi
     suspended = _post(base_url, f"/v1/admin/users/{player.user_id}/suspend", {"reason": "chargebacks"}, admin)
     assert suspended.status_code == 200, suspended.text
     assert suspended.json()["status"] == "suspended"
+    started = time.monotonic()
+    while _get(base_url, "/v1/me", player).status_code == 200:  # the old access token stops within a minute
+        assert time.monotonic() - started < 60, "a suspended user's access token still works after 60 s"
+        time.sleep(1)
+    assert _get(base_url, "/v1/me", player).status_code in (401, 403)
     assert_envelope(_post(base_url, "/v1/auth/login", {"email": email, "password": player.password}), 403,
                     "ACCOUNT_SUSPENDED")
     assert_envelope(_post(base_url, "/v1/auth/refresh", {"refreshToken": player.refresh_token}), 401,

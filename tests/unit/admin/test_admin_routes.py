@@ -35,6 +35,8 @@ def test_search_by_email_prefix_and_display_name_prefix_newest_first(crowd: Crow
     assert [user["id"] for user in everyone.body["items"]] == [crowd.ben.user_id, crowd.ava.user_id,
                                                                crowd.admin.user_id]
     assert everyone.body["nextCursor"] is None
+    blank = admin_call(admin.list_users, "GET", USERS, crowd, query={"query": "   "})  # no prefix: everyone
+    assert [user["id"] for user in blank.body["items"]] == [user["id"] for user in everyone.body["items"]]
     both = admin_call(admin.list_users, "GET", USERS, crowd, query={"query": "b"})  # ben@ and Benjamin: once
     assert [user["id"] for user in both.body["items"]] == [crowd.ben.user_id]
 
@@ -80,6 +82,8 @@ def test_get_user_and_unknown_user(crowd: Crowd) -> None:
     assert found.status == 200 and found.body["email"] == "ava.stone@example.com"
     missing = admin_call(admin.get_user, "GET", USER, crowd, params={"userId": "01HZZZZZZZZZZZZZZZZZZZZZZZ"})
     assert (missing.status, missing.error_code) == (404, "NOT_FOUND")
+    huge = admin_call(admin.get_user, "GET", USER, crowd, params={"userId": "x" * 3000})  # over a key's size
+    assert (huge.status, huge.error_code) == (404, "NOT_FOUND")
     assert suspend(crowd, "01HZZZZZZZZZZZZZZZZZZZZZZZ").status == 404
 
 
