@@ -41,8 +41,8 @@ def test_admin_finds_suspends_reinstates_and_reads_the_story(base_url: str, admi
     assert _get(base_url, "/v1/me", player).status_code in (401, 403)
     assert_envelope(_post(base_url, "/v1/auth/login", {"email": email, "password": player.password}), 403,
                     "ACCOUNT_SUSPENDED")
-    assert_envelope(_post(base_url, "/v1/auth/refresh", {"refreshToken": player.refresh_token}), 401,
-                    "UNAUTHENTICATED", "ACCOUNT_SUSPENDED")
+    assert_envelope(_post(base_url, "/v1/auth/refresh", {"refreshToken": player.refresh_token}), 403,
+                    "ACCOUNT_SUSPENDED")
     assert_envelope(_post(base_url, f"/v1/admin/users/{admin.user_id}/suspend", {"reason": "me"}, admin), 409,
                     "INVALID_STATE_TRANSITION")
 

@@ -108,7 +108,7 @@ def test_suspension_revokes_every_session_and_login_says_suspended(crowd: Crowd)
     assert again.status == 200
     fresh = refresh(again.body["refreshToken"])  # a session started after the reinstatement lives
     assert fresh.status == 200, fresh.body
-    clear_cache()
+    # No cache clearing: the container remembers "suspended", but a token issued after that read is checked afresh.
     assert authenticate(f"Bearer {fresh.body['accessToken']}").user_id == crowd.ava.user_id
     with pytest.raises(DomainError):
         authenticate(f"Bearer {session.body['accessToken']}")
