@@ -35,11 +35,12 @@ def update_me(request: Request) -> Reply:
 
 @api.route("POST", "/v1/auth/password", access=Access.USER,
            summary="Change the password; every other session is revoked", body=ChangePasswordRequest,
-           responses={204: None}, errors=("VALIDATION_FAILED", "INVALID_CREDENTIALS"), tags=TAGS)
+           responses={204: None}, errors=("VALIDATION_FAILED", "INVALID_CREDENTIALS", "TOO_MANY_ATTEMPTS"),
+           tags=TAGS)
 def change_password(request: Request) -> Reply:
     body: ChangePasswordRequest = request.body
     account_service.change_password(request.require_principal(), body.currentPassword, body.newPassword,
-                                    _origin(request), utcnow())
+                                    _origin(request), utcnow(), source_ip=request.source_ip)
     return Reply(204)
 
 

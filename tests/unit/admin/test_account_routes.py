@@ -127,6 +127,20 @@ def test_change_password_wrong_current_and_weak_new(crowd: Crowd) -> None:
     assert login(AVA).status == 200
 
 
+def test_wrong_current_passwords_count_as_failed_logins(crowd: Crowd) -> None:
+    """A stolen access token buys no more guesses than the login form: the per-email limit (5) applies."""
+    caller = caller_of(login(AVA))
+    answers = [change_password(caller, f"guess number {number}", NEW_PASSWORD) for number in range(6)]
+    assert [answer.status for answer in answers] == [401] * 5 + [429]
+    assert answers[-1].error_code == "TOO_MANY_ATTEMPTS" and "Retry-After" in answers[-1].headers
+    assert login(AVA).error_code == "TOO_MANY_ATTEMPTS"
+    from functions import admin
+
+    story = admin_call(admin.list_audit, "GET", "/v1/admin/audit", crowd,
+                       query={"targetId": crowd.ava.user_id, "action": "auth.login_failed"})
+    assert len(story.body["items"]) == 5
+
+
 # ---------------------------------------------------------------------------------------------------- reset
 def test_reset_answers_202_for_known_and_unknown_emails_and_mails_a_token_once(crowd: Crowd,
                                                                                 mail_queue: Any) -> None:

@@ -60,16 +60,23 @@ def _condition_failed(error: Exception) -> bool:
 
 # ---------------------------------------------------------------------------------------------------- password
 def change_password(principal: Principal, current_password: str, new_password: str, origin: RequestOrigin,
-                    now: datetime) -> None:
-    """Wrong current password: INVALID_CREDENTIALS. The new hash, the audit event and the revocation of every other
-    session in one transaction (the caller's own session lives on)."""
+                    now: datetime, *, source_ip: str) -> None:
+    """Wrong current password: INVALID_CREDENTIALS, counted as a failed login (a stolen access token must not buy
+    unlimited guesses). The new hash, the audit event and the revocation of every other session in one transaction
+    (the caller's own session lives on)."""
     from tickerleague.adapters.dynamodb import accounts
     from tickerleague.adapters.dynamodb.users import get_user
 
     user = get_user(principal.user_id, consistent=True)
     if user is None:
         raise NotFound("No such user.")
+    subjects = [("email", user.email), ("ip", source_ip)]
+    _throttle(subjects, now, record=False, message="Too many failed password attempts; try again later.")
     if not passwords.verify_password(user.password_hash, current_password):
+        length = settings().login_window_seconds
+        _count(subjects, throttling.window_start(int(now.timestamp()), length), length)
+        audit.record(actor_id=user.user_id, action=audit.LOGIN_FAILED, target_type="user", target_id=user.user_id,
+                     origin=origin, after={"via": "password change"})
         raise InvalidCredentials("The current password is incorrect.")
     problem = rules.password_problem(new_password, user.email)
     if problem:
@@ -88,25 +95,29 @@ def change_password(principal: Principal, current_password: str, new_password: s
 
 
 # ---------------------------------------------------------------------------------------------------- reset
-def _refuse_flood(normalized_email: str, source_ip: str, now: datetime) -> None:
-    """The login throttle's limits, on counters of their own (a reset flood does not lock the login, nor the
-    reverse): every request counts, known email or not, so the answer says nothing about the account."""
+def _throttle(subjects: list[tuple[str, str]], now: datetime, *, record: bool, message: str) -> None:
+    """TOO_MANY_ATTEMPTS while any subject's count (the login throttle's sliding window) reaches the login limits
+    (per email for the first subject, per IP for the second); `record` counts this attempt too."""
     from tickerleague.adapters.dynamodb import throttle
 
     config = settings()
     length, at = config.login_window_seconds, int(now.timestamp())
     start = throttling.window_start(at, length)
-    subjects = [("reset-email", normalized_email), ("reset-ip", source_ip)]
     counts = throttle.failure_counts(subjects, start, length)
-    wait = max(
-        throttling.retry_after(counts[subjects[0]], at - start, length, config.login_max_failures_per_email),
-        throttling.retry_after(counts[subjects[1]], at - start, length, config.login_max_failures_per_ip),
-    )
+    limits = (config.login_max_failures_per_email, config.login_max_failures_per_ip)
+    wait = max(throttling.retry_after(counts[subject], at - start, length, limit)
+               for subject, limit in zip(subjects, limits, strict=True))
     if wait:
-        raise TooManyAttempts(wait, "Too many password reset requests; try again later.")
-    expires_at = start + 2 * length + 3600
+        raise TooManyAttempts(wait, message)
+    if record:
+        _count(subjects, start, length)
+
+
+def _count(subjects: list[tuple[str, str]], start: int, length: int) -> None:
+    from tickerleague.adapters.dynamodb import throttle
+
     for scope, subject in subjects:
-        throttle.record_failure(scope, subject, start, expires_at)
+        throttle.record_failure(scope, subject, start, start + 2 * length + 3600)
 
 
 def request_reset(email: str, source_ip: str, origin: RequestOrigin, now: datetime) -> None:
@@ -126,7 +137,10 @@ def _request_reset(normalized: str, source_ip: str, now: datetime) -> None:
     from tickerleague.adapters import events
     from tickerleague.adapters.dynamodb import accounts, users
 
-    _refuse_flood(normalized, source_ip, now)
+    # The login throttle's limits, on counters of their own (a reset flood does not lock the login, nor the
+    # reverse); every request counts, known email or not, so the answer says nothing about the account.
+    _throttle([("reset-email", normalized), ("reset-ip", source_ip)], now, record=True,
+              message="Too many password reset requests; try again later.")
     token = secrets.token_urlsafe(32)  # made for unknown emails too: the same work either way
     user_id = users.user_id_for_email(normalized)
     if user_id is None:
