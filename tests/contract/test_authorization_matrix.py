@@ -60,6 +60,16 @@ EXPECTED: dict[tuple[str, str], dict[str, int | str]] = {
     ("GET", "/v1/contests/{contestId}/leaderboard"): _row(404, 404, OK, OK),
     ("GET", "/v1/contests/{contestId}/leaderboard/me"): MY_ENTRY,
     ("GET", "/v1/contests/{contestId}/portfolio/history"): MY_ENTRY,
+    ("GET", "/v1/admin/users"): ADMIN_ONLY,
+    ("GET", "/v1/admin/users/{userId}"): ADMIN_ONLY,
+    ("POST", "/v1/admin/users/{userId}/suspend"): ADMIN_ONLY,
+    ("POST", "/v1/admin/users/{userId}/reinstate"): ADMIN_ONLY,
+    ("GET", "/v1/admin/contests/{contestId}/entries"): ADMIN_ONLY,
+    ("GET", "/v1/admin/audit"): ADMIN_ONLY,
+    ("PATCH", "/v1/me"): SIGNED_IN,
+    ("POST", "/v1/auth/password"): SIGNED_IN,
+    ("POST", "/v1/auth/password-reset"): PUBLIC,
+    ("POST", "/v1/auth/password-reset/confirm"): PUBLIC,
 }
 
 
@@ -67,6 +77,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int | str]] = {
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/contests/{contestId}/orders"): {"symbol": "AAPL", "side": "buy", "quantity": "1", "type": "limit",
                                                  "limitPrice": "1.00"},
+    ("POST", "/v1/admin/users/{userId}/suspend"): {"reason": "authorization matrix"},
+    ("PATCH", "/v1/me"): {"displayName": "Renamed"},
 }
 
 
@@ -180,6 +192,7 @@ def test_route_answers_each_caller_as_expected(scenario: Scenario, method: str, 
                                                guarded: bool) -> None:
     expected = EXPECTED[(method, path)]
     handler = _handler(handler_name)
+    audit_before = _audit_items()
     seen = {}
     for who in CALLERS:  # the admin last: its calls change the most
         answer = _call_as(who, scenario, method, path, handler, guarded)
@@ -187,3 +200,45 @@ def test_route_answers_each_caller_as_expected(scenario: Scenario, method: str, 
     wrong = {who: seen[who] for who in CALLERS
              if not _meets(expected[who], HttpAnswer(seen[who][0], {}, None))}
     assert not wrong, f"{method} {path}: expected {expected}, got {seen}"
+    # No route, as any caller, edits or deletes an audit event: every one written before is still there, unchanged.
+    audit_after = _audit_items()
+    assert audit_before, "the scenario writes audit events (contest.created, contest.published)"
+    changed = {key for key, item in audit_before.items() if audit_after.get(key) != item}
+    assert not changed, f"{method} {path} changed or removed audit events {changed}"
+
+
+def _audit_items() -> dict[tuple[str, str], dict[str, Any]]:
+    """Every audit item of the (small, moto) test table, raw. A scan is fine here: it is the test's oracle."""
+    import boto3
+    from tickerleague.config import settings
+
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    items = client.scan(TableName=settings().table_name, FilterExpression="begins_with(PK, :audit)",
+                        ExpressionAttributeValues={":audit": {"S": "AUDIT#"}})["Items"]
+    return {(item["PK"]["S"], item["SK"]["S"]): item for item in items}
+
+
+def test_every_function_that_can_write_the_table_cannot_edit_audit_events() -> None:
+    """IAM backs the rule up: AuditAppendOnlyPolicy (no UpdateItem/DeleteItem/BatchWriteItem on AUDIT# keys) on
+    every function with write access, and AuditNoWritePolicy (no PutItem either) on those that record no event."""
+    from infra.local.cfn_yaml import load_cfn_file
+
+    resources = load_cfn_file(ROOT / "template.yaml")["Resources"]
+    deny = resources["AuditAppendOnlyPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert deny["Effect"] == "Deny" and {"dynamodb:UpdateItem", "dynamodb:DeleteItem"} <= set(deny["Action"])
+    assert deny["Condition"]["ForAnyValue:StringLike"]["dynamodb:LeadingKeys"] == ["AUDIT#*"]
+    writers = {"auth.login", "auth.refresh", "contests.create", "contests.update", "contests.publish",
+               "contests.cancel", "jobs/reconcile.nightly", "admin.suspend_user", "admin.reinstate_user",
+               "account.change_password", "account.confirm_password_reset"}
+    for name, resource in resources.items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        properties = resource["Properties"]
+        policies = properties.get("Policies") or []
+        can_write = any(isinstance(policy, dict) and "DynamoDBCrudPolicy" in policy for policy in policies)
+        if not can_write:
+            continue
+        refs = {policy.get("Ref") for policy in policies if isinstance(policy, dict)}
+        assert "AuditAppendOnlyPolicy" in refs, name
+        if properties["Handler"] not in writers:
+            assert "AuditNoWritePolicy" in refs, name

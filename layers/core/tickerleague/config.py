@@ -78,6 +78,9 @@ class Settings:
     email_from: str
     email_link_base_url: str
     notify_chunk_size: int
+    # admin and account self-service
+    password_reset_token_seconds: int = 30 * 60
+    password_reset_min_seconds: float = 0.3
 
     @property
     def is_local(self) -> bool:
@@ -133,4 +136,7 @@ def settings() -> Settings:
         email_from=os.environ.get("EMAIL_FROM", "Ticker League <no-reply@tickerleague.example>"),
         email_link_base_url=os.environ.get("EMAIL_LINK_BASE_URL", "https://app.tickerleague.example").rstrip("/"),
         notify_chunk_size=_int("NOTIFY_CHUNK_SIZE", 100),
+        # admin and account self-service
+        password_reset_token_seconds=_int("PASSWORD_RESET_TOKEN_SECONDS", 30 * 60),
+        password_reset_min_seconds=_int("PASSWORD_RESET_MIN_MILLISECONDS", 300) / 1000,
     )

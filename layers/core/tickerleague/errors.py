@@ -39,6 +39,12 @@ class InvalidCursor(DomainError):
     status, code, default_message = 400, "INVALID_CURSOR", "The cursor is not valid for this list."
 
 
+class InvalidToken(DomainError):
+    """A used, expired or unknown one-time token (password reset); the three are not told apart."""
+
+    status, code, default_message = 400, "INVALID_TOKEN", "This token is not valid; ask for a new one."
+
+
 class Unauthenticated(DomainError):
     status, code, default_message = 401, "UNAUTHENTICATED", "A valid bearer token is required."
 

@@ -37,3 +37,13 @@ def new_ulid(now_ms: int | None = None) -> str:
 
 def is_ulid(value: str) -> bool:
     return len(value) == 26 and all(char in _ALPHABET for char in value)
+
+
+def ulid_ms(value: str) -> int | None:
+    """The creation time (epoch milliseconds) a ULID carries, or None for anything that is not a ULID."""
+    if not is_ulid(value):
+        return None
+    ms = 0
+    for char in value[:10]:
+        ms = ms * 32 + _ALPHABET.index(char)
+    return ms

@@ -290,7 +290,7 @@ def test_audit_records_login_failure_and_refresh_reuse() -> None:
     refresh(first.body["refreshToken"])
     refresh(first.body["refreshToken"])
     actions = sorted(item.action for item in AuditItem.gsi2.query("AUDIT#ALL"))
-    assert actions == ["auth.login_failed", "auth.refresh_token_reused"]
+    assert actions == ["auth.login_failed", "auth.refresh_reused"]
     dumped = json.dumps([item.attribute_values for item in AuditItem.gsi2.query("AUDIT#ALL")], default=str)
     assert PASSWORD not in dumped and first.body["refreshToken"] not in dumped
 

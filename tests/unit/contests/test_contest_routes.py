@@ -451,4 +451,4 @@ def test_admin_actions_are_audited(world: World) -> None:
     contest = published(world)
     action(world.admin, contest["id"], "cancel")
     events = list(AuditItem.gsi1.query(f"AUDIT#TARGET#{contest['id']}"))
-    assert sorted(item.action for item in events) == ["contest.cancel", "contest.create", "contest.publish"]  # type: ignore[attr-defined]
+    assert sorted(item.action for item in events) == ["contest.cancelled", "contest.created", "contest.published"]  # type: ignore[attr-defined]

@@ -67,3 +67,13 @@ def password_problem(password: str, normalized_email: str) -> str | None:
     if lowered in common_passwords():
         return "is too common; choose another"
     return None
+
+
+def session_revoked(started_at: int, started_ms: int | None, valid_after: int, valid_after_ms: int | None) -> bool:
+    """Whether a session (or an access token of it) started before the account's revocation marker.
+
+    The marker is kept in seconds and in milliseconds: seconds catch what carries no finer time, milliseconds (the
+    session's ULID) tell apart a session started just before a suspension from one started just after it."""
+    if started_at < valid_after:
+        return True
+    return started_ms is not None and valid_after_ms is not None and started_ms < valid_after_ms

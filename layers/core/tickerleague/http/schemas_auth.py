@@ -50,6 +50,10 @@ class RefreshRequest(RequestModel):
     refreshToken: str = Field(min_length=1, max_length=4096)
 
 
+class EmailPreferences(WireModel):
+    contestReminders: bool = True
+
+
 class User(WireModel):
     id: str
     email: str
@@ -57,11 +61,13 @@ class User(WireModel):
     role: Literal["user", "admin"]
     status: Literal["active", "suspended"]
     createdAt: str
+    emailPreferences: EmailPreferences
 
     @classmethod
     def of(cls, view: UserView) -> User:
         return cls(id=view.id, email=view.email, displayName=view.display_name, role=view.role,  # type: ignore[arg-type]
-                   status=view.status, createdAt=view.created_at)  # type: ignore[arg-type]
+                   status=view.status, createdAt=view.created_at,  # type: ignore[arg-type]
+                   emailPreferences=EmailPreferences(contestReminders=view.contest_reminders))
 
 
 class TokenPair(WireModel):

@@ -27,7 +27,7 @@ from tickerleague.errors import (
     Unauthenticated,
     ValidationFailed,
 )
-from tickerleague.ids import new_ulid
+from tickerleague.ids import new_ulid, ulid_ms
 from tickerleague.services import audit
 from tickerleague.services.audit import RequestOrigin
 
@@ -46,6 +46,7 @@ class UserView:
     role: str
     status: str
     created_at: str
+    contest_reminders: bool = True  # emailPreferences.contestReminders
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class AuthResult:
 
 def user_view(user: UserItem) -> UserView:
     return UserView(id=user.user_id, email=user.email, display_name=user.display_name, role=user.role,
-                    status=user.status, created_at=user.created_at)
+                    status=user.status, created_at=user.created_at,
+                    contest_reminders=user.contest_reminders is not False)
 
 
 def _tokens(user: UserItem, session_id: str, generation: int, now: datetime) -> AuthResult:
@@ -72,7 +74,9 @@ def _new_session(user_id: str, now: datetime) -> SessionItem:
     from tickerleague.adapters.dynamodb.users import SessionItem
 
     created = int(now.timestamp())
-    return SessionItem.new(user_id, new_ulid(), created, created + settings().refresh_token_seconds)
+    # The id's time is `now`, the clock the revocation marker is set by (domain.users.session_revoked).
+    session_id = new_ulid(int(now.timestamp() * 1000))
+    return SessionItem.new(user_id, session_id, created, created + settings().refresh_token_seconds)
 
 
 # ---------------------------------------------------------------------------- sign-up
@@ -133,7 +137,7 @@ def _record_failure(normalized_email: str, user_id: str | None, origin: RequestO
 
     throttle.record_failure("email", normalized_email, start, expires_at)
     throttle.record_failure("ip", source_ip, start, expires_at)
-    audit.record(actor_id=user_id or "anonymous", action="auth.login_failed", target_type="user",
+    audit.record(actor_id=user_id or "anonymous", action=audit.LOGIN_FAILED, target_type="user",
                  target_id=user_id or f"email:{normalized_email}", origin=origin)
 
 
@@ -181,7 +185,8 @@ def refresh(refresh_token: str, origin: RequestOrigin, now: datetime) -> AuthRes
         raise Unauthenticated("This session has ended; sign in again.")
     if user.status == "suspended":
         raise AccountSuspended()
-    if session.created_at_epoch < user.sessions_valid_after:
+    if rules.session_revoked(int(session.created_at_epoch), ulid_ms(session.session_id),
+                             int(user.sessions_valid_after), _int_or_none(user.sessions_valid_after_ms)):
         raise Unauthenticated("This session has ended; sign in again.")
     expires_at = int(now.timestamp()) + settings().refresh_token_seconds
     if not users_repo.rotate_session(session, claims.generation, iso(now), expires_at):
@@ -191,12 +196,17 @@ def refresh(refresh_token: str, origin: RequestOrigin, now: datetime) -> AuthRes
     return _tokens(user, session.session_id, claims.generation + 1, now)
 
 
+def _int_or_none(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
 def _revoke_for_reuse(session: SessionItem, origin: RequestOrigin) -> None:
     from tickerleague.adapters.dynamodb import users as users_repo
 
     users_repo.revoke_session(session.user_id, session.session_id, "refresh token reused")
-    audit.record(actor_id=session.user_id, action="auth.refresh_token_reused", target_type="session",
-                 target_id=session.session_id, origin=origin)
+    # Targeted at the user, so `GET /v1/admin/audit?targetId=<userId>` shows an attack on the account in one list.
+    audit.record(actor_id=session.user_id, action=audit.REFRESH_REUSED, target_type="user",
+                 target_id=session.user_id, origin=origin, after={"sessionId": session.session_id})
 
 
 def logout(user_id: str, refresh_token: str) -> None:

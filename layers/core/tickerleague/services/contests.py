@@ -130,13 +130,13 @@ def create_contest(actor: Actor, definition: ContestDefinition, *, now: datetime
     for attempt in range(1, SLUG_ATTEMPTS + 1):
         candidate = replace(draft, slug=slug_candidate(base, attempt))
         try:
-            repo.insert(candidate, _audit(actor, "contest.create", None, candidate, moment))
+            repo.insert(candidate, _audit(actor, "contest.created", None, candidate, moment))
         except repo.SlugTaken:
             continue
         return candidate
     # Fifty contests with one name: stop counting and make it unique at once.
     candidate = replace(draft, slug=f"{base}-{contest_id[-6:].lower()}")
-    repo.insert(candidate, _audit(actor, "contest.create", None, candidate, moment))
+    repo.insert(candidate, _audit(actor, "contest.created", None, candidate, moment))
     return candidate
 
 
@@ -225,7 +225,7 @@ def update_contest(actor: Actor, contest_id: str,
         if edit.reschedules:
             updated = replace(updated, execution_arn=_start_or_conflict(ports, updated))
         try:
-            repo.replace_state(contest, updated, _audit(actor, "contest.update", contest, updated, moment))
+            repo.replace_state(contest, updated, _audit(actor, "contest.updated", contest, updated, moment))
         except repo.StaleContest:
             continue
         if edit.reschedules and contest.execution_arn:
@@ -265,7 +265,7 @@ def publish_contest(actor: Actor, contest_id: str, *, lifecycle: LifecyclePort |
             raise ValidationFailed(errors, "The contest cannot be published with this schedule.")
         scheduled = replace(scheduled, execution_arn=_start_or_conflict(ports, scheduled))
         try:
-            repo.replace_state(contest, scheduled, _audit(actor, "contest.publish", contest, scheduled, moment))
+            repo.replace_state(contest, scheduled, _audit(actor, "contest.published", contest, scheduled, moment))
         except repo.StaleContest:
             # Edited or published meanwhile: the next read decides. The execution we started is left alone: it is
             # either the one of the recorded schedule, or it finds another version when it wakes and does nothing.
@@ -292,7 +292,7 @@ def cancel_contest(actor: Actor, contest_id: str, *, lifecycle: LifecyclePort | 
         contest = _require(contest_id)
         cancelled = transitioned(contest, ContestStatus.CANCELLED, moment)
         try:
-            repo.replace_state(contest, cancelled, _audit(actor, "contest.cancel", contest, cancelled, moment))
+            repo.replace_state(contest, cancelled, _audit(actor, "contest.cancelled", contest, cancelled, moment))
         except repo.StaleContest:
             continue
         placement_memory.contest_left_active(cancelled)

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from tickerleague.adapters.tokens import TokenInvalid, bearer_token, verify_access_token
 from tickerleague.config import settings
+from tickerleague.domain.users import session_revoked
 from tickerleague.errors import AccountSuspended, Unauthenticated
 from tickerleague.http.principal import Principal
+from tickerleague.ids import ulid_ms
 
 
 @dataclass(frozen=True)
@@ -23,26 +25,34 @@ class AccountState:
     role: str
     status: str
     sessions_valid_after: int
+    sessions_valid_after_ms: int | None = None
 
 
-_cache: dict[str, tuple[float, AccountState | None]] = {}
+# user id -> (monotonic time of the read, wall-clock time of the read, state)
+_cache: dict[str, tuple[float, float, AccountState | None]] = {}
 _cache_lock = threading.Lock()
 
 
-def _account_state(user_id: str) -> AccountState | None:
-    now = time.monotonic()
+def _account_state(user_id: str, token_issued_at: int) -> AccountState | None:
+    """The cached state, unless it is older than the token: a token issued after the read comes from a login that
+    saw a newer state (a reinstatement, say), so the cache must not refuse it with what it remembered."""
+    now, wall = time.monotonic(), time.time()
     with _cache_lock:
         cached = _cache.get(user_id)
-    if cached and now - cached[0] < settings().principal_status_cache_seconds:
-        return cached[1]
+    # iat has whole seconds: a read in the token's own second may still predate it.
+    fresh_token = cached is not None and cached[1] < token_issued_at + 1
+    if cached and not fresh_token and now - cached[0] < settings().principal_status_cache_seconds:
+        return cached[2]
     from tickerleague.adapters.dynamodb.users import get_user
 
-    user = get_user(user_id)
-    state = None if user is None else AccountState(user.role, user.status, int(user.sessions_valid_after))
+    user = get_user(user_id, consistent=fresh_token)
+    state = None if user is None else AccountState(
+        user.role, user.status, int(user.sessions_valid_after),
+        None if user.sessions_valid_after_ms is None else int(user.sessions_valid_after_ms))
     with _cache_lock:
         if len(_cache) > 10_000:
             _cache.clear()
-        _cache[user_id] = (now, state)
+        _cache[user_id] = (now, wall, state)
     return state
 
 
@@ -57,8 +67,9 @@ def authenticate(authorization: str | None) -> Principal:
         claims = verify_access_token(bearer_token(authorization))
     except TokenInvalid:
         raise Unauthenticated() from None
-    state = _account_state(claims.user_id)
-    if state is None or claims.issued_at < state.sessions_valid_after:
+    state = _account_state(claims.user_id, claims.issued_at)
+    if state is None or session_revoked(claims.issued_at, ulid_ms(claims.session_id), state.sessions_valid_after,
+                                        state.sessions_valid_after_ms):
         raise Unauthenticated()
     if state.status == "suspended":
         raise AccountSuspended()

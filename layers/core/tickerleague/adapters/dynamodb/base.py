@@ -1,4 +1,4 @@
-"""The single table: base model, the two overloaded GSIs, Decimal attributes, transactions.
+"""The single table: base model, the overloaded GSIs (GSI1, GSI2, GSI4), Decimal attributes, transactions.
 
 Every entity subclasses `BaseItem` and owns its key builders (`key(...)` classmethods), so no other module spells a
 key. The table name and endpoint come from `tickerleague.config`; `bind_table()` re-points every model (tests use it).
@@ -54,6 +54,17 @@ class GSI2(GlobalSecondaryIndex["BaseItem"]):
     GSI2SK = UnicodeAttribute(range_key=True)
 
 
+class GSI4(GlobalSecondaryIndex["BaseItem"]):
+    """Admin: audit events by action, users by display-name prefix (sparse: only items that set GSI4PK)."""
+
+    class Meta:
+        index_name = "GSI4"
+        projection = AllProjection()
+
+    GSI4PK = UnicodeAttribute(hash_key=True)
+    GSI4SK = UnicodeAttribute(range_key=True)
+
+
 class BaseItem(Model):
     """Keys shared by every item of the table. Subclasses add their attributes and key builders."""
 
@@ -71,10 +82,15 @@ class BaseItem(Model):
     GSI1SK = UnicodeAttribute(null=True)
     GSI2PK = UnicodeAttribute(null=True)
     GSI2SK = UnicodeAttribute(null=True)
+    GSI4PK = UnicodeAttribute(null=True)
+    GSI4SK = UnicodeAttribute(null=True)
     expiresAt = NumberAttribute(null=True)
 
+    # Every index is declared here, on the base: a model imported after `bind_table` shares the base's connection,
+    # whose schema must then know every index a model queries.
     gsi1: ClassVar[GSI1] = GSI1()
     gsi2: ClassVar[GSI2] = GSI2()
+    gsi4: ClassVar[GSI4] = GSI4()
 
     _bound_to: ClassVar[tuple[str, str | None, str] | None] = None
 

@@ -12,7 +12,12 @@ from tickerleague.adapters.dynamodb.base import BaseItem, bind_table, failed_ite
 
 
 class UserItem(BaseItem):
-    """PK USER#<userId>, SK PROFILE."""
+    """PK USER#<userId>, SK PROFILE.
+
+    Admin search (adapters/dynamodb/admin_users.py): GSI1 USERS#EMAIL#<first char> / <email> (email prefix),
+    GSI4 USERS#NAME#<first char> / <casefolded name>#<userId> (display-name prefix), GSI2 USERS / <createdAt>#<userId>
+    (everyone, newest first). `UserItem.new` sets them; a display-name change moves GSI4.
+    """
 
     user_id = UnicodeAttribute()
     email = UnicodeAttribute()
@@ -25,15 +30,38 @@ class UserItem(BaseItem):
     # Sessions started before this instant (epoch seconds) are dead: suspension sets it.
     sessions_valid_after = NumberAttribute(default=0)
     status_reason = UnicodeAttribute(null=True)
+    # The same marker to the millisecond, compared with the time in a session's ULID: a session started in the very
+    # second of a suspension (before it) must die too, and one started right after a reinstatement must live.
+    sessions_valid_after_ms = NumberAttribute(null=True)
+    contest_reminders = BooleanAttribute(null=True)  # emailPreferences.contestReminders; None means true
 
     @staticmethod
     def key(user_id: str) -> tuple[str, str]:
         return f"USER#{user_id}", "PROFILE"
 
+    @staticmethod
+    def email_partition(prefix: str) -> str:
+        return f"USERS#EMAIL#{prefix[:1]}"
+
+    @staticmethod
+    def name_partition(prefix: str) -> str:
+        return f"USERS#NAME#{prefix[:1]}"
+
+    @staticmethod
+    def name_sort_key(display_name: str, user_id: str) -> str:
+        return f"{display_name.casefold()}#{user_id}"
+
     @classmethod
     def new(cls, user_id: str, **attributes: Any) -> UserItem:
         pk, sk = cls.key(user_id)
-        return cls(pk, sk, user_id=user_id, **attributes)
+        email, name = attributes.get("email", ""), attributes.get("display_name", "")
+        return cls(pk, sk, user_id=user_id, GSI1PK=cls.email_partition(email), GSI1SK=email,
+                   GSI2PK=ALL_USERS, GSI2SK=f"{attributes.get('created_at', '')}#{user_id}",
+                   GSI4PK=cls.name_partition(name.casefold()), GSI4SK=cls.name_sort_key(name, user_id),
+                   **attributes)
+
+
+ALL_USERS = "USERS"
 
 
 class EmailMarker(BaseItem):
