@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import boto3
 
@@ -97,6 +98,8 @@ def base_environment(ddb_endpoint: str, region: str) -> dict[str, str]:
         "TZ": ":UTC",
         "LOCAL_STACK": "1",
         "POWERTOOLS_TRACE_DISABLED": "true",
+        # What /v1/health reports as local components (name=host:port, comma-separated; add each local server).
+        "LOCAL_COMPONENTS": f"dynamodb-local={urlsplit(ddb_endpoint).netloc}",
     }
 
 
