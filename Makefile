@@ -77,7 +77,7 @@ check-template: venv  ## cfn-lint, sam validate --lint, offline sam build + buil
 # ---------------------------------------------------------------- the whole gate (.ci/run calls this)
 .PHONY: test lint typecheck pytest
 
-test: venv node_modules lint typecheck spec-check pytest check-template  ## everything CI runs, from a fresh clone
+test: venv node_modules lint typecheck spec-check security pytest check-template  ## everything CI runs, from a fresh clone
 
 lint: venv  ## ruff
 	$(PYTHON) -m ruff check .
@@ -89,12 +89,28 @@ typecheck: venv  ## mypy over the layer, the handlers and infra
 pytest: venv node_modules  ## unit (moto), contract, workflow, integration (DynamoDB Local) and e2e (local stack) tests
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests
 
+# ---------------------------------------------------------------- operations (ops)
+.PHONY: security config-doc config-doc-check
+
+security: venv  ## bandit over layer, functions and infra; pip-audit over the runtime dependencies (skips offline, saying so)
+	$(PYTHON) -m infra.build.security_scan
+
+config-doc: venv  ## regenerate docs/configuration.md from config.py, template.yaml and samconfig.toml
+	$(PYTHON) -m infra.build.gen_config_doc
+
+config-doc-check: venv  ## fail when docs/configuration.md is stale
+	$(PYTHON) -m infra.build.gen_config_doc --check
+
 # ---------------------------------------------------------------- AWS (needs credentials; nothing in `make test` calls these)
-.PHONY: build deploy
+.PHONY: build deploy check-env
 ENV ?= dev
+ENVIRONMENTS := dev staging prod
+
+check-env:
+	@case " $(ENVIRONMENTS) " in *" $(ENV) "*) ;; *) echo "ENV must be one of: $(ENVIRONMENTS) (got '$(ENV)')" >&2; exit 2;; esac
 
 build: venv  ## sam build (offline, no Docker) into .aws-sam/build
 	APP_PYTHON=$(PYTHON) bash infra/build/check_template.sh
 
-deploy: build  ## sam deploy with samconfig.toml's settings for ENV (dev, staging, prod)
-	.tools-venv/bin/sam deploy --config-env $(ENV)
+deploy: check-env build  ## sam deploy with samconfig.toml's settings for ENV (dev, staging, prod); see docs/secrets.md first
+	PATH="$(CURDIR)/.tools-venv/bin:$$PATH" sam deploy --config-env $(ENV) --template-file .aws-sam/build/template.yaml
