@@ -77,7 +77,7 @@ check-template: venv  ## cfn-lint, sam validate --lint, offline sam build + buil
 # ---------------------------------------------------------------- the whole gate (.ci/run calls this)
 .PHONY: test lint typecheck pytest
 
-test: venv node_modules lint typecheck spec-check security pytest check-template  ## everything CI runs, from a fresh clone
+test: venv node_modules browser lint typecheck spec-check config-doc-check security pytest check-template  ## everything CI runs, from a fresh clone
 
 lint: venv  ## ruff
 	$(PYTHON) -m ruff check .
@@ -90,7 +90,14 @@ pytest: venv node_modules  ## unit (moto), contract, workflow, integration (Dyna
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests
 
 # ---------------------------------------------------------------- operations (ops)
-.PHONY: security config-doc config-doc-check
+.PHONY: security config-doc config-doc-check browser
+
+# Headless Chromium from Debian's packages for the browser test of /docs (tests/e2e/test_api_docs_browser.py).
+# When it cannot be installed (no root, no apt), the test skips and says why; it never passes without a browser.
+browser:  ## install Debian's chromium if it is missing
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	    echo "chromium could not be installed: the browser test will be SKIPPED" >&2; }
 
 security: venv  ## bandit over layer, functions and infra; pip-audit over the runtime dependencies (skips offline, saying so)
 	$(PYTHON) -m infra.build.security_scan

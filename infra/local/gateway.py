@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from infra.local.api_docs import ApiDocs
 from infra.local.apigw_events import (
     AuthorizerConfigurationError,
     AuthorizerPolicy,
@@ -394,6 +395,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         gateway = self.server.gateway
         source_ip = self.client_address[0]
         head = HttpRequest(self.command, self.path, list(self.headers.items()), b"", source_ip)
+        docs = self.server.docs.answer(self.command, self.path, self._host()) if self.server.docs else None
+        if docs is not None:
+            self._write(HttpResponse(docs.status, [("Content-Type", docs.content_type)], docs.body))
+            return
         try:
             self._check_head()
             body = self._read_body()
@@ -406,6 +411,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self._write(gateway.protocol_error(head, 408, "The request body did not arrive in time"))
             return
         self._write(gateway.handle(HttpRequest(self.command, self.path, head.headers, body, source_ip)))
+
+    def _host(self) -> str:
+        return self.headers.get("Host") or f"{self.server.server_address[0]!s}:{self.server.port}"
 
     def _check_head(self) -> None:
         if not _TOKEN.fullmatch(self.command):
@@ -491,10 +499,11 @@ class GatewayServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, gateway: LocalGateway, host: str = "127.0.0.1", port: int = 3000,
-                 client_timeout_seconds: float = CLIENT_TIMEOUT_SECONDS) -> None:
+                 client_timeout_seconds: float = CLIENT_TIMEOUT_SECONDS, docs: ApiDocs | None = None) -> None:
         super().__init__((host, port), _RequestHandler)
         self.gateway = gateway
         self.client_timeout_seconds = client_timeout_seconds
+        self.docs = docs  # the API reference at /docs (make dev); None: every path is the API's
         self._thread: threading.Thread | None = None
 
     @property

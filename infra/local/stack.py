@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import boto3
 
+from infra.local.api_docs import ApiDocs
 from infra.local.dynamodb_local import DynamoDBLocal, ensure_table, port_in_use, start_dynamodb_local
 from infra.local.gateway import GatewayServer, LocalGateway
 from infra.local.invoke import Invoker, merged_environment
@@ -308,7 +309,8 @@ class LocalStack:
         self._undo.append(("queue pollers", self.queues.stop))
 
     def _start_gateway(self, template: LocalTemplate, invoker: Invoker) -> None:
-        self.server = GatewayServer(LocalGateway(template, invoker), self.config.host, self.config.port)
+        self.server = GatewayServer(LocalGateway(template, invoker), self.config.host, self.config.port,
+                                    docs=ApiDocs())
         self.server.start()
         self._undo.append(("gateway", self.server.stop))
 
@@ -340,6 +342,7 @@ def banner(stack: LocalStack) -> str:
         f"  {title}: local stack is up",
         "",
         f"  API        {stack.url}   ({len(routes)} routes" + (f"; try GET {public_get})" if public_get else ")"),
+        f"  API docs   {stack.url}/docs   (Swagger UI, Try it out calls this stack)",
         f"  DynamoDB   {stack.ddb_endpoint}   ({data})",
         f"  Admin      {admin_email} / $LOCAL_ADMIN_PASSWORD (default: local-admin-password)",
         f"  Jobs       {len(template.schedules)} schedule(s), {len(template.sqs_events)} queue consumer(s),"
