@@ -40,3 +40,20 @@ def test_the_rollback_alarm_watches_this_stages_api() -> None:
     dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
     assert dimensions["ApiName"] == api["Name"]
     assert dimensions["Stage"] == api["StageName"]
+
+
+def test_dashboard_body_is_json_with_the_widgets_the_runbooks_name() -> None:
+    import json
+    import re
+
+    body = TEMPLATE["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    # What CloudFormation will substitute: every ${...} becomes a plain string or number.
+    rendered = re.sub(r"\$\{ApiLatencyP95ThresholdMs\}", "1000", body)
+    rendered = re.sub(r"\$\{[A-Za-z:]+\}", "x", rendered)
+    titles = {w["properties"]["title"] for w in json.loads(rendered)["widgets"]}
+    runbooks = Path(__file__).resolve().parents[3] / "docs" / "runbooks"
+    named = set()
+    for path in runbooks.glob("*Alarm.md"):
+        named |= set(re.findall(r'"([A-Z][^"]+)"', path.read_text().split("## Dashboards", 1)[1].split("##", 1)[0]))
+    missing = sorted(named - titles)
+    assert not missing, f"runbooks name dashboard widgets that do not exist: {missing}"
