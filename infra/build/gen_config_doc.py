@@ -57,6 +57,8 @@ OTHER_MEANINGS = {
     "ARGON2_MEMORY_KIB": "Argon2id memory for password hashing.",
     "ARGON2_PARALLELISM": "Argon2id lanes for password hashing.",
     "JWT_SIGNING_KEYS": "Signing keys inline (JSON) instead of Secrets Manager: tests and the local stack only.",
+    "POWERTOOLS_METRICS_DISABLED": "true: tickerleague.metrics writes no EMF record (tests, local stack).",
+    "POWERTOOLS_METRICS_NAMESPACE": "CloudWatch namespace of tickerleague.metrics (template Globals: TickerLeague).",
 }
 SECRET_VALUES = {"JWT_SIGNING_KEYS"}
 
