@@ -109,7 +109,7 @@ config-doc-check: venv  ## fail when docs/configuration.md is stale
 	$(PYTHON) -m infra.build.gen_config_doc --check
 
 # ---------------------------------------------------------------- AWS (needs credentials; nothing in `make test` calls these)
-.PHONY: build deploy check-env
+.PHONY: build deploy check-env seed
 ENV ?= dev
 ENVIRONMENTS := dev staging prod
 
@@ -118,6 +118,9 @@ check-env:
 
 build: venv  ## sam build (offline, no Docker) into .aws-sam/build
 	APP_PYTHON=$(PYTHON) bash infra/build/check_template.sh
+
+seed: check-env venv  ## seed a deployed ENV idempotently: admin from tickerleague/ENV/seed-admin, demo contests (not prod; SEED_FLAGS=--admin/--demo)
+	$(PYTHON) -m infra.seed_env --env $(ENV) $(SEED_FLAGS)
 
 deploy: check-env build  ## sam deploy with samconfig.toml's settings for ENV (dev, staging, prod); see docs/secrets.md first
 	PATH="$(CURDIR)/.tools-venv/bin:$$PATH" sam deploy --config-env $(ENV) --template-file .aws-sam/build/template.yaml
