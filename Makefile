@@ -77,7 +77,7 @@ check-template: venv  ## cfn-lint, sam validate --lint, offline sam build + buil
 # ---------------------------------------------------------------- the whole gate (.ci/run calls this)
 .PHONY: test lint typecheck pytest
 
-test: venv node_modules lint typecheck spec-check pytest check-template  ## everything CI runs, from a fresh clone
+test: venv node_modules browser lint typecheck spec-check config-doc-check security pytest check-template  ## everything CI runs, from a fresh clone
 
 lint: venv  ## ruff
 	$(PYTHON) -m ruff check .
@@ -94,13 +94,38 @@ pytest: venv node_modules  ## unit (moto), contract, workflow, integration (Dyna
 
 email-templates: venv  ## check email_templates/ and publish them to SendGrid (SENDGRID_API_KEY; dry run without it)
 	$(PYTHON) -m infra.build.publish_email_templates
+# ---------------------------------------------------------------- operations (ops)
+.PHONY: security config-doc config-doc-check browser
+
+# Headless Chromium from Debian's packages for the browser test of /docs (tests/e2e/test_api_docs_browser.py).
+# When it cannot be installed (no root, no apt), the test skips and says why; it never passes without a browser.
+browser:  ## install Debian's chromium if it is missing
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	    echo "chromium could not be installed: the browser test will be SKIPPED" >&2; }
+
+security: venv  ## bandit over layer, functions and infra; pip-audit over the runtime dependencies (skips offline, saying so)
+	$(PYTHON) -m infra.build.security_scan
+
+config-doc: venv  ## regenerate docs/configuration.md from config.py, template.yaml and samconfig.toml
+	$(PYTHON) -m infra.build.gen_config_doc
+
+config-doc-check: venv  ## fail when docs/configuration.md is stale
+	$(PYTHON) -m infra.build.gen_config_doc --check
 
 # ---------------------------------------------------------------- AWS (needs credentials; nothing in `make test` calls these)
-.PHONY: build deploy
+.PHONY: build deploy check-env seed
 ENV ?= dev
+ENVIRONMENTS := dev staging prod
+
+check-env:
+	@case " $(ENVIRONMENTS) " in *" $(ENV) "*) ;; *) echo "ENV must be one of: $(ENVIRONMENTS) (got '$(ENV)')" >&2; exit 2;; esac
 
 build: venv  ## sam build (offline, no Docker) into .aws-sam/build
 	APP_PYTHON=$(PYTHON) bash infra/build/check_template.sh
 
-deploy: build  ## sam deploy with samconfig.toml's settings for ENV (dev, staging, prod)
-	.tools-venv/bin/sam deploy --config-env $(ENV)
+seed: check-env venv  ## seed a deployed ENV idempotently: admin from tickerleague/ENV/seed-admin, demo contests (not prod; SEED_FLAGS=--admin/--demo)
+	$(PYTHON) -m infra.seed_env --env $(ENV) $(SEED_FLAGS)
+
+deploy: check-env build  ## sam deploy with samconfig.toml's settings for ENV (dev, staging, prod); see docs/secrets.md first
+	PATH="$(CURDIR)/.tools-venv/bin:$$PATH" sam deploy --config-env $(ENV) --template-file .aws-sam/build/template.yaml

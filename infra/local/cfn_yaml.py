@@ -40,7 +40,7 @@ CfnLoader.add_multi_constructor("!", _construct_tag)
 
 def load_cfn_yaml(text: str) -> dict[str, Any]:
     """Parse template text; the result uses only long-form intrinsics."""
-    document = yaml.load(text, Loader=CfnLoader)
+    document = yaml.load(text, Loader=CfnLoader)  # nosec B506 - CfnLoader is a SafeLoader (tags only)
     if not isinstance(document, dict):
         raise ValueError("a template must be a YAML mapping")
     return document

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from infra.local.api_docs import ApiDocs
 from infra.local.apigw_events import (
     AuthorizerConfigurationError,
     AuthorizerPolicy,
@@ -40,6 +41,9 @@ LOG = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit; the app enforces its own, smaller one.
 INTEGRATION_TIMEOUT_SECONDS = 29.0
+# How long a connection may sit on one read (a header line, a body, keep-alive idle) before it is answered 408 or
+# dropped: a slow or silent client never holds a request thread for longer.
+CLIENT_TIMEOUT_SECONDS = 30.0
 EXPLICIT_DENY_MESSAGE = "User is not authorized to access this resource with an explicit deny"
 
 
@@ -290,6 +294,16 @@ class LocalGateway:
         facts = self._facts(request, request_id, None, None)
         return self._answer(render(self._fallback_api, "REQUEST_TOO_LARGE", facts), request_id)
 
+    def protocol_error(self, request: HttpRequest, status: int, message: str) -> HttpResponse:
+        """API Gateway's answer to a request it cannot read (bad framing, oversized headers, a stalled body):
+        the DEFAULT_4XX gateway response, so the client still gets the envelope."""
+        if status == 413:
+            return self.too_large(request)
+        request_id = str(uuid.uuid4())
+        LOG.info('%s "%s %s" %s %s', request.source_ip, request.method, request.target, status, message)
+        facts = self._facts(request, request_id, None, None)
+        return self._answer(render(self._fallback_api, "DEFAULT_4XX", facts, message, status), request_id)
+
 
 def _expanded(routes: dict[str, ApiRoute]) -> set[str]:
     """The methods of a resource, ANY standing for all of them (as in SAM's generated Allow-Methods)."""
@@ -321,51 +335,143 @@ def _with_authorizer(facts: RequestFacts, authorizer: dict[str, str]) -> Request
 # ---------------------------------------------------------------------- HTTP server
 
 
+class BadFraming(Exception):
+    """A request whose body cannot be delimited or read; carries the status API Gateway would answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# API Gateway (REST) refuses a request line plus headers over 10 KB; the stdlib would take 100 lines of 64 KB each.
+MAX_HEADER_BYTES = 10 * 1024
+MAX_CHUNK_LINE = 1024  # a chunk-size line (hex size and extensions) or a trailer line
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP method is an RFC 9110 token
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
-    """Reads one HTTP request, hands it to the gateway, writes the answer."""
+    """Reads one HTTP request, hands it to the gateway, writes the answer.
+
+    Hostile HTTP gets what API Gateway gives, in the envelope, and never holds a thread: a socket timeout bounds every
+    read (a slow client is answered 408 and dropped), the body is delimited only by a valid Content-Length or by
+    chunked framing (both at once, a negative or non-numeric length: 400), oversized headers are 431, a body over
+    10 MB is 413 before it is read, and any method (TRACE, PROPFIND, ...) is routed like the others, so one the
+    template does not define is the gateway's "no route" answer, not the stdlib's HTML 501.
+    """
 
     protocol_version = "HTTP/1.1"
     server: GatewayServer
 
-    def do_GET(self) -> None:
-        self._serve()
+    def setup(self) -> None:
+        # StreamRequestHandler.setup() applies `timeout` to the socket; the server says how long.
+        self.timeout = self.server.client_timeout_seconds  # type: ignore[misc]
+        super().setup()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+    def __getattr__(self, name: str) -> Any:
+        # The stdlib dispatches on `do_<METHOD>` and answers 501 in HTML when it is missing: serve every method.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except TimeoutError:
+            # The request line or headers never completed: nothing can be answered sensibly, drop the client.
+            self.close_connection = True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's own refusals (bad request line, too many or too long headers, URI too long) in the
+        envelope instead of its HTML page."""
+        self.close_connection = True
+        # An unreadable request line leaves the stdlib's HTTP/0.9 default, which writes a bare body: answer HTTP/1.1.
+        self.request_version = "HTTP/1.1"
+        status = 431 if code == 431 else 414 if code == 414 else 400
+        head = HttpRequest(self.command or "GET", getattr(self, "path", "") or "/", [], b"", self.client_address[0])
+        self._write(self.server.gateway.protocol_error(head, status, message or "Bad request"))
 
     def _serve(self) -> None:
         gateway = self.server.gateway
         source_ip = self.client_address[0]
         head = HttpRequest(self.command, self.path, list(self.headers.items()), b"", source_ip)
-        body = self._read_body()
-        if body is None:
+        docs = self.server.docs.answer(self.command, self.path, self._host()) if self.server.docs else None
+        if docs is not None:
+            self._write(HttpResponse(docs.status, [("Content-Type", docs.content_type)], docs.body))
+            return
+        try:
+            self._check_head()
+            body = self._read_body()
+        except BadFraming as refused:
             self.close_connection = True
-            self._write(gateway.too_large(head))
+            self._write(gateway.protocol_error(head, refused.status, refused.message))
+            return
+        except TimeoutError:
+            self.close_connection = True
+            self._write(gateway.protocol_error(head, 408, "The request body did not arrive in time"))
             return
         self._write(gateway.handle(HttpRequest(self.command, self.path, head.headers, body, source_ip)))
 
-    def _read_body(self) -> bytes | None:
-        """The request body; None when it exceeds API Gateway's limit (left unread)."""
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            return None
-        return self.rfile.read(length) if length else b""
+    def _host(self) -> str:
+        return self.headers.get("Host") or f"{self.server.server_address[0]!s}:{self.server.port}"
 
-    def _read_chunked(self) -> bytes | None:
+    def _check_head(self) -> None:
+        if not _TOKEN.fullmatch(self.command):
+            raise BadFraming(400, "Malformed request method")
+        size = len(self.requestline) + sum(len(name) + len(value) + 4 for name, value in self.headers.items())
+        if size > MAX_HEADER_BYTES:
+            raise BadFraming(431, "Request header fields too large")
+
+    def _read_body(self) -> bytes:
+        """The request body, delimited as RFC 9112 says; BadFraming when it cannot be (a 413 left unread)."""
+        encodings = [v.strip().lower() for v in ",".join(self.headers.get_all("Transfer-Encoding") or []).split(",")
+                     if v.strip()]
+        lengths = self.headers.get_all("Content-Length") or []
+        if encodings:
+            if lengths:
+                raise BadFraming(400, "Both Content-Length and Transfer-Encoding")  # the request-smuggling shape
+            if encodings != ["chunked"]:
+                raise BadFraming(400, "Unsupported Transfer-Encoding")
+            return self._read_chunked()
+        if not lengths:
+            return b""  # HTTP/1.1: no length and no chunking means no body
+        values = {value.strip() for raw in lengths for value in raw.split(",")}
+        if len(values) != 1 or not next(iter(values)).isdigit():
+            raise BadFraming(400, "Invalid Content-Length")
+        length = int(next(iter(values)))
+        if length > MAX_BODY_BYTES:
+            raise BadFraming(413, "Request Too Long")
+        body = self.rfile.read(length) if length else b""
+        if len(body) != length:
+            raise BadFraming(400, "The body is shorter than its Content-Length")
+        return body
+
+    def _read_chunked(self) -> bytes:
         chunks: list[bytes] = []
         total = 0
         while True:
-            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            line = self.rfile.readline(MAX_CHUNK_LINE + 1)
+            if len(line) > MAX_CHUNK_LINE or not line.endswith(b"\n"):
+                raise BadFraming(400, "Malformed chunk size")
+            size_text = line.split(b";", 1)[0].strip()
+            if not size_text or not all(c in b"0123456789abcdefABCDEF" for c in size_text):
+                raise BadFraming(400, "Malformed chunk size")
+            size = int(size_text, 16)
             if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(chunks)
+                for _ in range(64):  # trailer fields, bounded; they are read and dropped (API Gateway ignores them)
+                    trailer = self.rfile.readline(MAX_CHUNK_LINE + 1)
+                    if trailer in (b"\r\n", b"\n"):
+                        return b"".join(chunks)
+                    if len(trailer) > MAX_CHUNK_LINE or not trailer.endswith(b"\n"):
+                        break
+                raise BadFraming(400, "Malformed chunked trailer")
             total += size
             if total > MAX_BODY_BYTES:
-                return None
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline()
+                raise BadFraming(413, "Request Too Long")
+            chunk = self.rfile.read(size)
+            if len(chunk) != size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise BadFraming(400, "Malformed chunk")
+            chunks.append(chunk)
 
     def _write(self, response: HttpResponse) -> None:
         self.send_response(response.status)
@@ -392,9 +498,12 @@ class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, gateway: LocalGateway, host: str = "127.0.0.1", port: int = 3000) -> None:
+    def __init__(self, gateway: LocalGateway, host: str = "127.0.0.1", port: int = 3000,
+                 client_timeout_seconds: float = CLIENT_TIMEOUT_SECONDS, docs: ApiDocs | None = None) -> None:
         super().__init__((host, port), _RequestHandler)
         self.gateway = gateway
+        self.client_timeout_seconds = client_timeout_seconds
+        self.docs = docs  # the API reference at /docs (make dev); None: every path is the API's
         self._thread: threading.Thread | None = None
 
     @property

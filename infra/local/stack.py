@@ -32,9 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import boto3
 
+from infra.local.api_docs import ApiDocs
 from infra.local.dynamodb_local import DynamoDBLocal, ensure_table, port_in_use, start_dynamodb_local
 from infra.local.gateway import GatewayServer, LocalGateway
 from infra.local.invoke import Invoker, merged_environment
@@ -104,6 +106,8 @@ def base_environment(ddb_endpoint: str, region: str) -> dict[str, str]:
         "TZ": ":UTC",
         "LOCAL_STACK": "1",
         "POWERTOOLS_TRACE_DISABLED": "true",
+        # What /v1/health reports as local components (name=host:port, comma-separated; add each local server).
+        "LOCAL_COMPONENTS": f"dynamodb-local={urlsplit(ddb_endpoint).netloc}",
     }
 
 
@@ -329,7 +333,8 @@ class LocalStack:
         self._undo.append(("queue pollers", self.queues.stop))
 
     def _start_gateway(self, template: LocalTemplate, invoker: Invoker) -> None:
-        self.server = GatewayServer(LocalGateway(template, invoker), self.config.host, self.config.port)
+        self.server = GatewayServer(LocalGateway(template, invoker), self.config.host, self.config.port,
+                                    docs=ApiDocs())
         self.server.start()
         self._undo.append(("gateway", self.server.stop))
 
@@ -361,6 +366,7 @@ def banner(stack: LocalStack) -> str:
         f"  {title}: local stack is up",
         "",
         f"  API        {stack.url}   ({len(routes)} routes" + (f"; try GET {public_get})" if public_get else ")"),
+        f"  API docs   {stack.url}/docs   (Swagger UI, Try it out calls this stack)",
         f"  DynamoDB   {stack.ddb_endpoint}   ({data})",
         *([f"  Mail       {stack.mailbox.url}/   (what the stack sent, as players read it)"] if stack.mailbox else []),
         f"  Admin      {admin_email} / $LOCAL_ADMIN_PASSWORD (default: local-admin-password)",

@@ -29,6 +29,25 @@ def _pairs(name: str) -> tuple[tuple[str, str], ...]:
     """ "a=1,b=2" -> (("a", "1"), ("b", "2")); a part without "=" is ignored."""
     pairs = (part.partition("=") for part in _csv(name))
     return tuple((key.strip(), value.strip()) for key, sep, value in pairs if sep and key.strip())
+def _named_values(suffix: str, skip: frozenset[str] = frozenset()) -> tuple[tuple[str, str], ...]:
+    """(name, value) of every set variable ending in `suffix`, named after the rest ("STRIPE_EVENTS_QUEUE_URL" ->
+    "stripe-events"), one per distinct value (JWT and cursor keys share one secret)."""
+    found: dict[str, str] = {}
+    for key in sorted(os.environ):
+        value = os.environ[key].strip()
+        if key.endswith(suffix) and key not in skip and value and value not in found:
+            found[value] = key.removesuffix(suffix).lower().replace("_", "-")
+    return tuple((name, value) for value, name in found.items())
+
+
+def _components(name: str) -> tuple[tuple[str, str, int], ...]:
+    """`name=host:port,...` -> ((name, host, port), ...)."""
+    parsed = []
+    for part in _csv(name):
+        label, _, address = part.partition("=")
+        host, _, port = address.rpartition(":")
+        parsed.append((label.strip(), host.strip() or "127.0.0.1", int(port)))
+    return tuple(parsed)
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,11 @@ class Settings:
     # admin and account self-service
     password_reset_token_seconds: int = 30 * 60
     password_reset_min_seconds: float = 0.3
+    # operations (ops): the health check
+    health_check_timeout_seconds: float  # /v1/health's wait for each dependency
+    health_queue_urls: tuple[tuple[str, str], ...]  # queues /v1/health checks: every *_QUEUE_URL
+    health_secret_ids: tuple[tuple[str, str], ...]  # secrets /v1/health checks: every *_SECRET_ID
+    local_components: tuple[tuple[str, str, int], ...]  # local servers /v1/health checks
 
     @property
     def is_local(self) -> bool:
@@ -139,4 +163,10 @@ def settings() -> Settings:
         # admin and account self-service
         password_reset_token_seconds=_int("PASSWORD_RESET_TOKEN_SECONDS", 30 * 60),
         password_reset_min_seconds=_int("PASSWORD_RESET_MIN_MILLISECONDS", 300) / 1000,
+        health_check_timeout_seconds=float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS") or "2"),
+        health_queue_urls=_named_values("_QUEUE_URL"),
+        # The simulated provider needs no key, so its (absent) parameter is not a dependency.
+        health_secret_ids=_named_values("_SECRET_ID", frozenset(
+            {"QUOTES_API_KEY_SECRET_ID"} if os.environ.get("QUOTES_PROVIDER", "simulated") == "simulated" else ())),
+        local_components=_components("LOCAL_COMPONENTS"),
     )

@@ -107,7 +107,7 @@ def _request_id(event: dict[str, Any]) -> str:
 
 def _source_ip(event: dict[str, Any]) -> str:
     identity = (event.get("requestContext") or {}).get("identity") or {}
-    return str(identity.get("sourceIp") or "0.0.0.0")  # noqa: S104 - a placeholder value, not a bind address
+    return str(identity.get("sourceIp") or "0.0.0.0")  # noqa: S104  # nosec B104 - a placeholder value, not a bind address
 
 
 def _raw_body(event: dict[str, Any]) -> bytes:
