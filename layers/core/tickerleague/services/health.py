@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Literal
 
 from tickerleague.config import settings
-from tickerleague.http.models import HealthStatus
+
+
+@dataclass(frozen=True)
+class Health:
+    status: Literal["ok", "degraded"]
+    version: str
+    checks: dict[str, str]
+    duration_ms: int
 
 
 def _check_dynamodb() -> str:
@@ -20,11 +29,11 @@ def _check_dynamodb() -> str:
     return "ok"
 
 
-def check() -> HealthStatus:
+def check() -> Health:
     started = time.perf_counter()
     checks = {"dynamodb": _check_dynamodb()}
     healthy = all(value == "ok" for value in checks.values())
-    return HealthStatus(
+    return Health(
         status="ok" if healthy else "degraded", version=settings().version, checks=checks,
-        durationMs=round((time.perf_counter() - started) * 1000),
+        duration_ms=round((time.perf_counter() - started) * 1000),
     )

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from tickerleague.adapters.tokens import TokenInvalid, bearer_token, verify_access_token
 from tickerleague.config import settings
+from tickerleague.domain.principal import Principal
 from tickerleague.errors import AccountSuspended, Unauthenticated
-from tickerleague.http.principal import Principal
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,6 @@ attribute names below are part of that condition and must not be renamed lightly
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +29,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from tickerleague.adapters.dynamodb import entries as entries_table
+from tickerleague.adapters.dynamodb import plumbing
 from tickerleague.adapters.dynamodb.audit import AuditItem
 from tickerleague.adapters.dynamodb.base import BaseItem, DecimalAttribute, bind_table, failed_items, transaction
 from tickerleague.clock import iso, iso_ms, parse_iso_utc
@@ -297,7 +296,7 @@ def _is_conflict(error: TransactWriteError) -> bool:
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 - jitter, not a secret
+    plumbing.backoff(attempt, base=0.01, cap=0.5)
 
 
 def insert(contest: Contest, audit: AuditItem | None) -> None:
@@ -502,16 +501,8 @@ def _join_failure(reasons: list[dict[str, Any]], sent_keys: list[str]) -> JoinRe
     raise ServiceUnavailable(f"The join could not be completed ({', '.join(sorted(str(c) for c in codes))}).")
 
 
-def batch_get(keys: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
-    """Several items in one consistent round trip (retrying unprocessed keys): raw attribute maps by "PK|SK"."""
-    return entries_table.batch_get_raw(keys)
-
-
-def raw_key(key: tuple[str, str] | dict[str, str]) -> str:
-    """The `batch_get` result key of an item key."""
-    if isinstance(key, dict):
-        return f"{key['PK']}|{key['SK']}"
-    return f"{key[0]}|{key[1]}"
+batch_get = plumbing.batch_get_raw  # consistent reads of several items: raw attribute maps by "PK|SK"
+raw_key = plumbing.item_name  # the `batch_get` result key of an item key
 
 
 def contest_from_raw(raw: dict[str, Any]) -> Contest:

@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from tickerleague.adapters.dynamodb import entries as entries_table
+from tickerleague.adapters.dynamodb import plumbing
 from tickerleague.clock import iso_ms, parse_iso_utc
 from tickerleague.config import settings
-from tickerleague.domain.contests import Contest
+from tickerleague.domain.changes import CommitResult, Outcome, PlacementSnapshot, PortfolioChange
+from tickerleague.domain.entries import Entry
 from tickerleague.domain.portfolio import Portfolio
 from tickerleague.domain.quotes import Quote
 from tickerleague.domain.trading import Order, Reservation
@@ -141,33 +141,14 @@ def order_from_item(item: dict[str, Any]) -> Order:
     )
 
 
-def _table() -> str:
-    return settings().table_name
-
-
-def _client() -> Any:
-    return entries_table.client()
+_table = plumbing.table_name
+_client = plumbing.client
 
 
 # ---------------------------------------------------------------------------------------------------- reads
 def batch_get(keys: Sequence[dict[str, str]]) -> dict[str, dict[str, Any]]:
     """Consistent reads of any number of keys (see `entries.batch_get_raw`): deserialized items by "PK|SK"."""
     return {name: entries_table.from_attribute_map(raw) for name, raw in entries_table.batch_get_raw(keys).items()}
-
-
-def _name(key: dict[str, str]) -> str:
-    return f"{key['PK']}|{key['SK']}"
-
-
-@dataclass(frozen=True)
-class PlacementSnapshot:
-    """Everything placing an order reads, in ONE BatchGetItem: the contest, the caller's entry, the symbol's
-    latest quote and the clientOrderId marker."""
-
-    contest: Contest | None
-    entry: entries_table.Entry | None
-    quote: Quote | None
-    original_order_id: str | None
 
 
 def load_placement(contest_id: str, user_id: str, symbol: str | None,
@@ -183,10 +164,11 @@ def load_placement(contest_id: str, user_id: str, symbol: str | None,
     if client_order_id:
         keys.append(client_order_key(contest_id, user_id, client_order_id))
     raw = entries_table.batch_get_raw(keys)
-    contest_raw = raw.get(_name(contest_key))
-    entry_raw = raw.get(_name(entry_key))
-    quote_raw = raw.get(_name(quote_key(symbol))) if symbol else None
-    marker_raw = raw.get(_name(client_order_key(contest_id, user_id, client_order_id))) if client_order_id else None
+    contest_raw = raw.get(plumbing.item_name(contest_key))
+    entry_raw = raw.get(plumbing.item_name(entry_key))
+    quote_raw = raw.get(plumbing.item_name(quote_key(symbol))) if symbol else None
+    marker_key = client_order_key(contest_id, user_id, client_order_id) if client_order_id else None
+    marker_raw = raw.get(plumbing.item_name(marker_key)) if marker_key else None
     return PlacementSnapshot(
         contest=contests_table.contest_from_raw(contest_raw) if contest_raw else None,
         entry=entries_table.entry_from_item(entries_table.from_attribute_map(entry_raw)) if entry_raw else None,
@@ -195,7 +177,7 @@ def load_placement(contest_id: str, user_id: str, symbol: str | None,
     )
 
 
-def get_entry(contest_id: str, user_id: str) -> entries_table.Entry | None:
+def get_entry(contest_id: str, user_id: str) -> Entry | None:
     return entries_table.get_entry(contest_id, user_id, consistent=True)
 
 
@@ -226,16 +208,10 @@ def latest_quotes(symbols: Sequence[str]) -> dict[str, Quote]:
 
 
 def _query(**kwargs: Any) -> Iterator[dict[str, Any]]:
-    """Every item of a query, page after page."""
-    params = {"TableName": _table(), **kwargs}
-    while True:
-        response = _client().query(**params)
+    """Every item of a query, page after page, deserialized."""
+    for response in plumbing.query_pages(kwargs):
         for raw in response.get("Items", []):
             yield entries_table.from_attribute_map(raw)
-        last = response.get("LastEvaluatedKey")
-        if not last:
-            return
-        params["ExclusiveStartKey"] = last
 
 
 def list_orders(contest_id: str, user_id: str, *, status: str | None, limit: int,
@@ -259,8 +235,7 @@ def list_orders(contest_id: str, user_id: str, *, status: str | None, limit: int
         params["ExclusiveStartKey"] = entries_table.to_attribute_map(start)
     orders: list[Order] = []
     last: dict[str, Any] | None = None
-    for _page in range(5):
-        response = _client().query(**params)
+    for _page, response in zip(range(5), plumbing.query_pages(params), strict=False):
         items = response.get("Items", [])
         last = response.get("LastEvaluatedKey")
         for index, raw in enumerate(items):
@@ -270,7 +245,6 @@ def list_orders(contest_id: str, user_id: str, *, status: str | None, limit: int
                 return orders, _order_position(orders[-1]) if more else None
         if not last:
             return orders, None
-        params["ExclusiveStartKey"] = last
     # Five pages scanned without filling the page: go on from where the scan stopped.
     return orders, {name: str(value) for name, value in entries_table.from_attribute_map(last or {}).items()}
 
@@ -302,7 +276,7 @@ def open_orders_for_symbol(symbol: str) -> Iterator[Order]:
         yield order_from_item(item)
 
 
-def entries_of_contest(contest_id: str) -> Iterator[entries_table.Entry]:
+def entries_of_contest(contest_id: str) -> Iterator[Entry]:
     """Every entry of a contest (E3), shard after shard."""
     for shard in range(settings().entry_shards):
         partition = entries_table.contest_entries_partition(contest_id, shard)
@@ -357,40 +331,6 @@ def replace_active_symbols(symbols: set[str], expected_rev: int) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------- the transaction
-class Outcome(StrEnum):
-    COMMITTED = "committed"
-    STALE_ENTRY = "stale_entry"  # the entry changed since it was read (its fresh value is in `entry`, if returned)
-    DUPLICATE = "duplicate"  # the clientOrderId was already used (`original_order_id`)
-    ORDER_CHANGED = "order_changed"  # the order being closed is no longer open (`order`, if returned)
-    CONFLICT = "conflict"  # another transaction held an item: try again
-
-
-@dataclass(frozen=True)
-class CommitResult:
-    outcome: Outcome
-    entry: entries_table.Entry | None = None  # COMMITTED: as written; STALE_ENTRY: as found (when returned)
-    original_order_id: str | None = None
-    order: Order | None = None
-
-
-@dataclass(frozen=True)
-class PortfolioChange:
-    """The entry as read, its new portfolio, and the new trades-per-day map (None: unchanged)."""
-
-    entry: entries_table.Entry
-    portfolio: Portfolio
-    trades_by_day: dict[str, int] | None = None
-    require_active: bool = True  # placements need an active entry; fills, cancels and expiries do not
-
-    def entry_after(self, now: datetime) -> entries_table.Entry:
-        """The entry as this change writes it."""
-        entry = self.entry
-        return replace(
-            entry, portfolio=self.portfolio, version=entry.version + 1, updated_at=iso_ms(now),
-            trades_by_day=self.trades_by_day if self.trades_by_day is not None else entry.trades_by_day,
-        )
-
-
 def _entry_update(change: PortfolioChange, now: datetime) -> dict[str, Any]:
     entry = change.entry
     after = entries_table.entry_to_item(change.entry_after(now))
@@ -508,11 +448,24 @@ def _cancelled(reasons: list[dict[str, Any]], roles: list[str]) -> CommitResult:
     return CommitResult(Outcome.CONFLICT)
 
 
-def load_order(contest_id: str, user_id: str, order_id: str) -> tuple[Order | None, entries_table.Entry | None]:
+def load_order(contest_id: str, user_id: str, order_id: str) -> tuple[Order | None, Entry | None]:
     """An order and its entry in one consistent BatchGetItem (cancel, fill, expire)."""
     order_item_key = order_key(contest_id, user_id, order_id)
     entry_key = entries_table.entry_key(contest_id, user_id)
     found = batch_get([order_item_key, entry_key])
-    order_item, entry_item = found.get(_name(order_item_key)), found.get(_name(entry_key))
+    order_item, entry_item = found.get(plumbing.item_name(order_item_key)), found.get(plumbing.item_name(entry_key))
     return (order_from_item(order_item) if order_item else None,
             entries_table.entry_from_item(entry_item) if entry_item else None)
+
+
+class OrderTable:
+    """The order store port of the services (`tickerleague.services.ports.OrderStore`) over the table."""
+
+    load_placement = staticmethod(load_placement)
+    get_entry = staticmethod(get_entry)
+    get_order = staticmethod(get_order)
+    load_order = staticmethod(load_order)
+    latest_quotes = staticmethod(latest_quotes)
+    commit = staticmethod(commit)
+    add_active_symbols = staticmethod(add_active_symbols)
+    list_orders = staticmethod(list_orders)
