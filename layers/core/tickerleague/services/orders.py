@@ -52,6 +52,10 @@ from tickerleague.domain.trading import (
 )
 from tickerleague.errors import Conflict, NotFound, RuleViolation, ServiceUnavailable
 from tickerleague.ids import is_ulid, new_ulid
+from tickerleague.services.active_symbols import (
+    forget_active_symbol_cache,  # noqa: F401 - moved; still found here
+    remember_bought_symbol,
+)
 from tickerleague.services.placement_memory import PlacementMemory, Recalled
 from tickerleague.services.ports import Cursors, OrderStore
 
@@ -61,7 +65,6 @@ logger = logging.getLogger("tickerleague.orders")
 # inside the API function's 10 s timeout.
 MAX_COMMIT_ATTEMPTS = 100
 MAX_COMMIT_SECONDS = 8.0
-ACTIVE_SYMBOL_CACHE_SECONDS = 300
 
 
 # ---------------------------------------------------------------------------------------------------- ports
@@ -270,7 +273,7 @@ def _commit_placement(ports: TradingPorts, principal: Principal, contest: Contes
         if result.outcome is Outcome.COMMITTED:
             if ports.memory is not None and result.entry is not None:
                 ports.memory.learn_entry(result.entry)
-            _remember_symbol(ports.store, entry, request)
+            remember_bought_symbol(ports.store, entry, request)
             return PlaceResult(order, created=True)
         if result.outcome is Outcome.DUPLICATE and result.original_order_id:
             return _original(ports.store, entry.contest_id, entry.user_id, result.original_order_id)
@@ -284,38 +287,6 @@ def _commit_placement(ports: TradingPorts, principal: Principal, contest: Contes
             order_id = new_ulid()  # an id collision: take another
         _backoff(attempt, ports.sleep)
     raise _too_busy()
-
-
-# ---------------------------------------------------------------------------------------------------- active symbols
-_active_cache: dict[str, float] = {}
-_active_lock = threading.Lock()
-
-
-def _remember_symbol(store: OrderStore, entry: Entry, request: OrderRequest) -> None:
-    """Make sure the quote refresh and matching jobs look after a symbol this entry just started to buy. Idempotent;
-    skipped when the entry already had the symbol or this container added it recently. A failure here leaves the
-    order intact (it is committed) and is logged: the next order of the symbol adds it again."""
-    if request.side != "buy" or request.symbol in entry.portfolio.positions:
-        return
-    now = time.monotonic()
-    with _active_lock:
-        if _active_cache.get(request.symbol, 0.0) > now:
-            return
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        store.add_active_symbols([request.symbol])
-    except (BotoCoreError, ClientError):
-        logger.warning("could not add %s to the active symbols", request.symbol, exc_info=True)
-        return
-    with _active_lock:
-        _active_cache[request.symbol] = now + ACTIVE_SYMBOL_CACHE_SECONDS
-
-
-def forget_active_symbol_cache() -> None:
-    """For tests."""
-    with _active_lock:
-        _active_cache.clear()
 
 
 # ---------------------------------------------------------------------------------------------------- open orders

@@ -362,19 +362,6 @@ def replace_state(before: Contest, after: Contest, audit: AuditItem | None) -> N
         raise StaleContest(before.contest_id) from error
 
 
-def set_execution_arn(contest_id: str, schedule_version: int, execution_arn: str) -> None:
-    """Record the running execution of this schedule (skipped if the schedule moved on meanwhile)."""
-    bind_table()
-    pk, sk = ContestItem.key(contest_id)
-    try:
-        ContestItem(pk, sk).update(
-            actions=[ContestItem.execution_arn.set(execution_arn)],
-            condition=ContestItem.schedule_version == schedule_version,
-        )
-    except UpdateError:
-        return
-
-
 def lifecycle_transition(contest_id: str, schedule_version: int, source: ContestStatus, target: ContestStatus,
                          at: datetime) -> bool:
     """The workflow's conditional flip: only from `source` and only for the same schedule. False when it did not

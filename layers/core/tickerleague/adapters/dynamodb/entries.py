@@ -13,8 +13,11 @@ Keys (see docs/technical-specification.md):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+
+from tickerleague.adapters.dynamodb import plumbing
 
 # The client and batch reads live in `plumbing`; they are still importable from here, where callers found them.
 from tickerleague.adapters.dynamodb.plumbing import (  # noqa: F401
@@ -141,3 +144,15 @@ def find_entry_by_id(entry_id: str) -> Entry | None:
         return None
     marker = from_attribute_map(raw)
     return get_entry(marker["contestId"], marker["userId"])
+
+
+def entries_of_contest(contest_id: str) -> Iterator[Entry]:
+    """Every entry of a contest (E3), shard after shard."""
+    for shard in range(settings().entry_shards):
+        request = {"IndexName": "GSI1", "KeyConditionExpression": "GSI1PK = :pk",
+                   "ExpressionAttributeValues": {":pk": {"S": contest_entries_partition(contest_id, shard)}}}
+        for response in plumbing.query_pages(request):
+            for raw in response.get("Items", []):
+                item = from_attribute_map(raw)
+                if item.get("type") == "entry":
+                    yield entry_from_item(item)

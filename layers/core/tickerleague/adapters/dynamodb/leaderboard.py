@@ -48,6 +48,7 @@ from tickerleague.domain.ranking import (
     Row,
     ShardEpoch,
     Standing,
+    epoch_windows,
     pages_of,
     shard_of,
 )
@@ -515,8 +516,7 @@ def history_of(contest_id: str, epochs: Sequence[ShardEpoch], user_id: str, mete
     with the number of runs (about 0.5 RCU each), never with the number of players."""
     points: list[HistoryPoint] = []
     needle = json.dumps(user_id)
-    for index, epoch in enumerate(epochs):
-        until = epochs[index + 1].since if index + 1 < len(epochs) else None
+    for epoch, until in epoch_windows(epochs):
         values: dict[str, Any] = {":pk": _s(ranks_partition(contest_id, epoch.count, shard_of(user_id, epoch.count))),
                                   ":since": _s(epoch.since)}
         condition = "PK = :pk AND SK >= :since"

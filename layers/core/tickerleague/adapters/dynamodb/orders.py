@@ -1,11 +1,9 @@
-"""Orders, clientOrderId markers, the fill/reserve transaction on the entry item, and the active-symbols set.
+"""Orders, clientOrderId markers and the fill/reserve transaction on the entry item.
 
 Keys (docs/technical-specification.md, O1-O5):
   order              PK ENTRY#<contestId>#<userId>  SK ORDER#<orderId ULID>
                      GSI1 OPENORDERS#<symbol> / <orderId>   only while the order is open (sparse: matching reads it)
   clientOrderId      PK ENTRY#<contestId>#<userId>  SK CLIENTORDER#<clientOrderId>  -> orderId
-  active symbols     PK SYMBOLS#ACTIVE              SK SYMBOLS   a string set of every symbol bought or ordered in a
-                     contest, with a revision counter; the quote refresh and matching jobs read it in one GetItem
 
 Written with the low-level client and boto3's type (de)serializer, like the entry item, so every number stays a
 Decimal. Every state change of a portfolio is ONE TransactWriteItems (`commit`): the entry update, conditioned on
@@ -25,8 +23,14 @@ from typing import Any
 
 from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb import plumbing
+from tickerleague.adapters.dynamodb.active_symbols import (  # noqa: F401 - the set moved; callers still find it here
+    ACTIVE_SYMBOLS_KEY,
+    active_symbols,
+    add_active_symbols,
+    replace_active_symbols,
+)
+from tickerleague.adapters.dynamodb.entries import entries_of_contest  # noqa: F401 - moved; still found here
 from tickerleague.clock import iso_ms, parse_iso_utc
-from tickerleague.config import settings
 from tickerleague.domain.changes import CommitResult, Outcome, PlacementSnapshot, PortfolioChange
 from tickerleague.domain.entries import Entry
 from tickerleague.domain.portfolio import Portfolio
@@ -37,7 +41,6 @@ from tickerleague.errors import ServiceUnavailable
 ORDER_PREFIX = "ORDER#"
 CLIENT_ORDER_PREFIX = "CLIENTORDER#"
 OPEN_ORDERS_PREFIX = "OPENORDERS#"
-ACTIVE_SYMBOLS_KEY = {"PK": "SYMBOLS#ACTIVE", "SK": "SYMBOLS"}
 
 
 # ---------------------------------------------------------------------------------------------------- keys
@@ -276,60 +279,7 @@ def open_orders_for_symbol(symbol: str) -> Iterator[Order]:
         yield order_from_item(item)
 
 
-def entries_of_contest(contest_id: str) -> Iterator[Entry]:
-    """Every entry of a contest (E3), shard after shard."""
-    for shard in range(settings().entry_shards):
-        partition = entries_table.contest_entries_partition(contest_id, shard)
-        for item in _query(IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk",
-                           ExpressionAttributeValues={":pk": {"S": partition}}):
-            if item.get("type") == "entry":
-                yield entries_table.entry_from_item(item)
-
-
 # ---------------------------------------------------------------------------------------------------- active symbols
-def active_symbols() -> tuple[set[str], int]:
-    """The symbols the quote refresh and matching jobs look after, and the set's revision."""
-    response = _client().get_item(TableName=_table(), ConsistentRead=True,
-                                  Key=entries_table.to_attribute_map(ACTIVE_SYMBOLS_KEY))
-    raw = response.get("Item")
-    if not raw:
-        return set(), 0
-    item = entries_table.from_attribute_map(raw)
-    return {str(symbol) for symbol in item.get("symbols") or set()}, int(item.get("rev", 0))
-
-
-def add_active_symbols(symbols: Sequence[str]) -> None:
-    """ADD to the set: idempotent and commutative, so concurrent writers never conflict."""
-    if not symbols:
-        return
-    _client().update_item(
-        TableName=_table(), Key=entries_table.to_attribute_map(ACTIVE_SYMBOLS_KEY),
-        UpdateExpression="ADD symbols :symbols, rev :one",
-        ExpressionAttributeValues={":symbols": {"SS": sorted(set(symbols))}, ":one": {"N": "1"}},
-    )
-
-
-def replace_active_symbols(symbols: set[str], expected_rev: int) -> bool:
-    """Set the whole set (reconciliation's prune) unless it changed since it was read; False when it did."""
-    client = _client()
-    values: dict[str, Any] = {":rev": {"N": str(expected_rev)}, ":one": {"N": "1"}}
-    if symbols:
-        expression = "SET symbols = :symbols, rev = if_not_exists(rev, :zero) + :one"
-        values[":symbols"] = {"SS": sorted(symbols)}
-    else:
-        expression = "REMOVE symbols SET rev = if_not_exists(rev, :zero) + :one"
-    values[":zero"] = {"N": "0"}
-    try:
-        client.update_item(
-            TableName=_table(), Key=entries_table.to_attribute_map(ACTIVE_SYMBOLS_KEY),
-            UpdateExpression=expression, ExpressionAttributeValues=values,
-            ConditionExpression="attribute_not_exists(rev) OR rev = :rev",
-        )
-    except client.exceptions.ConditionalCheckFailedException:
-        return False
-    return True
-
-
 # ---------------------------------------------------------------------------------------------------- the transaction
 def _entry_update(change: PortfolioChange, now: datetime) -> dict[str, Any]:
     entry = change.entry
