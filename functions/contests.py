@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tickerleague.http.api import Access, Api, Reply, Request
+from tickerleague.http.paging import CURSORS
 from tickerleague.http.schemas_contests import (
     ContestListQuery,
     ContestPage,
@@ -42,7 +43,8 @@ def create(request: Request) -> Reply:
 def list_contests(request: Request) -> Reply:
     query: ContestListQuery = request.query
     principal = request.principal
-    contests, next_cursor = contest_service.list_contests(principal, status_filter(query), query.limit, query.cursor)
+    contests, next_cursor = contest_service.list_contests(principal, status_filter(query), query.limit, query.cursor,
+                                                         cursors=CURSORS)
     show = principal is not None and principal.is_admin
     return Reply(200, ContestPage(items=[contest_view(contest, show_invite_code=show) for contest in contests],
                                   nextCursor=next_cursor))

@@ -13,4 +13,4 @@ api = Api()
            responses={200: HealthStatus, 503: HealthStatus}, tags=("operations",))
 def check(request: Request) -> Reply:
     report = health_service.check()
-    return Reply(200 if report.status == "ok" else 503, report)
+    return Reply(200 if report.status == "ok" else 503, HealthStatus.of(report))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tickerleague.http.api import Access, Api, Reply, Request
-from tickerleague.http.paging import ListQuery
+from tickerleague.http.paging import CURSORS, ListQuery
 from tickerleague.http.schemas_leaderboard import Leaderboard, MyStandingView, PortfolioHistory
 from tickerleague.services import leaderboard as leaderboard_service
 
@@ -17,7 +17,7 @@ TAGS = ("leaderboards",)
 def get_leaderboard(request: Request) -> Reply:
     query: ListQuery = request.query
     view = leaderboard_service.leaderboard_page(request.principal, request.path["contestId"], query.limit,
-                                                query.cursor)
+                                                query.cursor, cursors=CURSORS)
     return Reply(200, Leaderboard.of(view))
 
 

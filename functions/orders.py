@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tickerleague.clock import utcnow
 from tickerleague.http.api import Access, Api, Reply, Request
+from tickerleague.http.paging import CURSORS
 from tickerleague.http.schemas_orders import (
     OrderOut,
     OrderPage,
@@ -38,7 +39,7 @@ def place(request: Request) -> Reply:
 def list_orders(request: Request) -> Reply:
     query: OrdersQuery = request.query
     page = orders_service.list_orders(request.require_principal(), request.path["contestId"], status=query.status,
-                                      limit=query.limit, cursor=query.cursor)
+                                      limit=query.limit, cursor=query.cursor, cursors=CURSORS)
     return Reply(200, OrderPage(items=[order_out(order) for order in page.orders], nextCursor=page.next_cursor))
 
 

@@ -45,13 +45,13 @@ def _reset_settings() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_placement_memory() -> None:
-    """Each test starts with nothing remembered between order placements (services/placement_memory.py)."""
-    import sys
+def _fresh_process_caches() -> Iterator[None]:
+    """Each test starts and ends with every process-wide cache empty (tests/support/caches.py lists them)."""
+    from tests.support.caches import reset_process_caches
 
-    module = sys.modules.get("tickerleague.services.placement_memory")
-    if module is not None:
-        module.default_memory().clear()
+    reset_process_caches()
+    yield
+    reset_process_caches()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tickerleague.logs import logger  # noqa: F401 - imported for its effect: this function's lines are JSON
 from tickerleague.services import lifecycle
 
 

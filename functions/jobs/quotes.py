@@ -12,6 +12,7 @@ from typing import Any
 from tickerleague.clock import utcnow
 from tickerleague.config import settings
 from tickerleague.domain.market_calendar import calendar_from_config
+from tickerleague.logs import logger  # noqa: F401 - imported for its effect: this function's lines are JSON
 from tickerleague.services import market, matching
 
 

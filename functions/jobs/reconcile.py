@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tickerleague.clock import utcnow
+from tickerleague.logs import logger  # noqa: F401 - imported for its effect: this function's lines are JSON
 from tickerleague.services import reconciliation
 from tickerleague.services.audit import RequestOrigin, record
 

@@ -31,7 +31,6 @@ import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -40,6 +39,7 @@ from tickerleague.errors import DomainError
 from tickerleague.http import idempotency
 from tickerleague.http.api import RouteHandler, RouteSpec
 from tickerleague.http.principal import Access
+from tickerleague.http.statuses import STATUS_BY_CODE, status_of_code
 
 from infra.build.routes import ROOT, TemplateRoute, api_routes, import_handler, template
 
@@ -49,17 +49,6 @@ SCHEMAS = "#/components/schemas/"
 REF_TEMPLATE = SCHEMAS + "{model}"
 JSON = "application/json"
 REGENERATE = "make spec"
-
-# Contract codes that are not the default code of a DomainError subclass (they are raised as Conflict(code=...) or
-# RuleViolation(code=...)). A subclass that declares one of them must agree on the status.
-CONTRACT_CODES: dict[str, int] = {
-    **dict.fromkeys(("EMAIL_TAKEN", "SLUG_TAKEN", "INVALID_STATE_TRANSITION", "CONTEST_NOT_JOINABLE", "CONTEST_FULL",
-                     "ORDER_NOT_CANCELLABLE"), 409),
-    **dict.fromkeys(("INSUFFICIENT_CASH", "INSUFFICIENT_SHARES", "MARKET_CLOSED", "CONTEST_NOT_ACTIVE", "NOT_JOINED",
-                     "SYMBOL_NOT_ALLOWED", "UNKNOWN_SYMBOL", "POSITION_LIMIT_EXCEEDED", "TRADE_LIMIT_REACHED",
-                     "PRICE_BELOW_MINIMUM", "QUOTE_STALE"), 422),
-    "INTERNAL": 500,
-}
 
 # The contract names the path parameter `{contestIdOrSlug}` on these routes; API Gateway forbids different variable
 # names among sibling resources, so every contest route uses `{contestId}` and these accept a slug there too.
@@ -184,13 +173,11 @@ def _subclasses(cls: type[DomainError]) -> Iterator[type[DomainError]]:
 
 
 def code_statuses() -> dict[str, int]:
-    """Every known contract code and its HTTP status."""
-    statuses = dict(CONTRACT_CODES)
+    """Every known contract code and its HTTP status: the edge's table, plus any error class's own code."""
+    statuses = dict(STATUS_BY_CODE)
     classes: list[type[DomainError]] = [DomainError, *_subclasses(DomainError)]
     for cls in classes:
-        known = statuses.setdefault(cls.code, cls.status)
-        if known != cls.status:
-            raise SpecError(f"{cls.__name__}: code {cls.code} has status {cls.status}, the contract says {known}")
+        statuses.setdefault(cls.code, status_of_code(cls.code, cls))
     return statuses
 
 
@@ -221,7 +208,7 @@ def error_codes(operation: Operation, query_fields: Iterable[str], statuses: dic
     for code in codes:
         if code not in statuses:
             raise SpecError(f"{operation.route.label}: unknown error code {code} (add it to tickerleague.errors "
-                            f"or to CONTRACT_CODES in {Path(__file__).name})")
+                            "and to STATUS_BY_CODE in tickerleague/http/statuses.py)")
         by_status.setdefault(statuses[code], set()).add(code)
     return {status: sorted(found) for status, found in by_status.items()}
 

@@ -3,8 +3,8 @@ handler (infra/local/workflows.py), the table in moto."""
 
 from __future__ import annotations
 
+import functools
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,19 +13,13 @@ from typing import Any
 
 import pytest
 
+from tests.support.waiting import wait_for as support_wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def wait_for[T](probe: Callable[[], T | None], timeout: float = 40.0, interval: float = 0.1) -> T:
-    """Poll until `probe()` is truthy (generous timeout: the machine may be busy; nothing asserts durations)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
+# Generous: a workflow runs several Lambda tasks on a machine that may be busy.
+wait_for = functools.partial(support_wait_for, timeout=40.0, interval=0.1)
 
 
 @dataclass

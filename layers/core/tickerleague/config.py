@@ -68,7 +68,7 @@ class Settings:
     login_max_failures_per_ip: int
     login_window_seconds: int
     quotes_provider: str
-    quotes_api_key_secret_id: str
+    quotes_api_key_secret_id: str  # the NAME of an SSM SecureString parameter (not a Secrets Manager id)
     quotes_base_url: str | None  # None: the provider's default endpoint
     quote_max_age_seconds: int
     placement_memory_seconds: int

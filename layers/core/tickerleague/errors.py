@@ -1,6 +1,8 @@
-"""Domain errors carry a contract code and an HTTP status; `tickerleague.http.envelope` turns them into the envelope.
+"""Domain errors carry a contract code; the HTTP edge chooses the status (`tickerleague.http.statuses`, one table
+from code to status) and `tickerleague.http.envelope` turns them into the envelope.
 
-Services raise these; nothing else in the code base catches broadly.
+Services and domain/ raise these. Only the edge (`tickerleague.http.api`) catches broadly, to log and answer 500;
+the leaderboard recompute catches one contest's failure so the others still run, and re-raises them together.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from typing import Any
 class DomainError(Exception):
     """An expected failure that the client can act on. `code` is part of the HTTP contract."""
 
-    status: int = 400
     code: str = "BAD_REQUEST"
     default_message: str = "The request could not be processed."
 
@@ -32,11 +33,11 @@ class DomainError(Exception):
 
 
 class BadRequest(DomainError):
-    status, code, default_message = 400, "BAD_REQUEST", "The request is malformed."
+    code, default_message = "BAD_REQUEST", "The request is malformed."
 
 
 class InvalidCursor(DomainError):
-    status, code, default_message = 400, "INVALID_CURSOR", "The cursor is not valid for this list."
+    code, default_message = "INVALID_CURSOR", "The cursor is not valid for this list."
 
 
 class InvalidToken(DomainError):
@@ -46,40 +47,35 @@ class InvalidToken(DomainError):
 
 
 class Unauthenticated(DomainError):
-    status, code, default_message = 401, "UNAUTHENTICATED", "A valid bearer token is required."
+    code, default_message = "UNAUTHENTICATED", "A valid bearer token is required."
 
 
 class InvalidCredentials(DomainError):
-    status, code, default_message = 401, "INVALID_CREDENTIALS", "The email or password is incorrect."
+    code, default_message = "INVALID_CREDENTIALS", "The email or password is incorrect."
 
 
 class TokenReused(DomainError):
-    status, code = 401, "TOKEN_REUSED"
+    code = "TOKEN_REUSED"
     default_message = "This refresh token was already used; the session has been revoked."
 
 
 class Forbidden(DomainError):
-    status, code, default_message = 403, "FORBIDDEN", "You are not allowed to do this."
+    code, default_message = "FORBIDDEN", "You are not allowed to do this."
 
 
 class AccountSuspended(DomainError):
-    status, code, default_message = 403, "ACCOUNT_SUSPENDED", "This account is suspended."
+    code, default_message = "ACCOUNT_SUSPENDED", "This account is suspended."
 
 
 class NotFound(DomainError):
-    status, code, default_message = 404, "NOT_FOUND", "No such resource."
-
-
-class MethodNotAllowed(DomainError):
-    status, code = 405, "METHOD_NOT_ALLOWED"
-    default_message = "This method is not allowed on this path."
+    code, default_message = "NOT_FOUND", "No such resource."
 
 
 class Conflict(DomainError):
-    """409: `code` is one of EMAIL_TAKEN, SLUG_TAKEN, INVALID_STATE_TRANSITION, CONTEST_NOT_JOINABLE, CONTEST_FULL,
+    """`code` is one of EMAIL_TAKEN, SLUG_TAKEN, INVALID_STATE_TRANSITION, CONTEST_NOT_JOINABLE, CONTEST_FULL,
     ORDER_NOT_CANCELLABLE."""
 
-    status, code, default_message = 409, "CONFLICT", "The request conflicts with the current state."
+    code, default_message = "CONFLICT", "The request conflicts with the current state."
 
 
 class IdempotencyKeyInUse(DomainError):
@@ -88,19 +84,19 @@ class IdempotencyKeyInUse(DomainError):
 
 
 class PayloadTooLarge(DomainError):
-    status, code = 413, "PAYLOAD_TOO_LARGE"
+    code = "PAYLOAD_TOO_LARGE"
     default_message = "The request body is too large."
 
 
 class UnsupportedMediaType(DomainError):
-    status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
+    code = "UNSUPPORTED_MEDIA_TYPE"
     default_message = "Send the body as application/json."
 
 
 class ValidationFailed(DomainError):
-    """422 with `details.fields`: {field path: message}."""
+    """`details.fields`: {field path: message}, every bad field of the request at once."""
 
-    status, code, default_message = 422, "VALIDATION_FAILED", "The request has invalid fields."
+    code, default_message = "VALIDATION_FAILED", "The request has invalid fields."
 
     def __init__(self, fields: dict[str, str], message: str | None = None) -> None:
         super().__init__(message, details={"fields": fields})
@@ -108,9 +104,9 @@ class ValidationFailed(DomainError):
 
 
 class RuleViolation(DomainError):
-    """422 for a broken trading or contest rule: INSUFFICIENT_CASH, MARKET_CLOSED, CONTEST_NOT_ACTIVE, ..."""
+    """A broken trading or contest rule: INSUFFICIENT_CASH, MARKET_CLOSED, CONTEST_NOT_ACTIVE, ..."""
 
-    status, code, default_message = 422, "RULE_VIOLATION", "The request breaks a rule."
+    code, default_message = "RULE_VIOLATION", "The request breaks a rule."
 
 
 class IdempotencyKeyReused(DomainError):
@@ -124,7 +120,7 @@ class ClientOrderIdReused(DomainError):
 
 
 class TooManyAttempts(DomainError):
-    status, code, default_message = 429, "TOO_MANY_ATTEMPTS", "Too many attempts; try again later."
+    code, default_message = "TOO_MANY_ATTEMPTS", "Too many attempts; try again later."
 
     def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
         super().__init__(
@@ -141,5 +137,5 @@ class RateLimited(TooManyAttempts):
 
 
 class ServiceUnavailable(DomainError):
-    status, code = 503, "SERVICE_UNAVAILABLE"
+    code = "SERVICE_UNAVAILABLE"
     default_message = "A dependency is unavailable; try again shortly."

@@ -10,9 +10,10 @@ from decimal import Decimal
 
 import pytest
 from tickerleague.adapters.dynamodb import leaderboard as board
-from tickerleague.adapters.dynamodb.entries import Entry
 from tickerleague.domain.contests import Contest
+from tickerleague.domain.entries import Entry
 from tickerleague.domain.trading import value
+from tickerleague.http.paging import CURSORS
 from tickerleague.http.principal import Principal
 from tickerleague.services import leaderboard
 from tickerleague.services.leaderboard import StoredPrices
@@ -38,7 +39,7 @@ def listed_board(contest: Contest) -> list[tuple[int, str, str, str]]:
     rows: list[tuple[int, str, str, str]] = []
     cursor = None
     while True:
-        page = leaderboard.leaderboard_page(None, contest.contest_id, 100, cursor)
+        page = leaderboard.leaderboard_page(None, contest.contest_id, 100, cursor, cursors=CURSORS)
         rows += [(row[0], row[1], row[4], row[5]) for row in page.rows]
         cursor = page.next_cursor
         if cursor is None:

@@ -12,7 +12,8 @@ from infra.local.invoke import Invoker
 from infra.local.model import ScheduleDef
 from infra.local.schedules import ScheduleRunner, rate_override_from_env
 from infra.local.template import load_template
-from tests.fixtures.local_stack.support import TEMPLATE, handler_log, wait_for
+from tests.fixtures.local_stack.support import TEMPLATE, handler_log
+from tests.support.waiting import wait_for
 
 
 def test_rate_override_fires_the_fixture_job_repeatedly(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,8 @@ import requests
 
 from infra.local.dynamodb_local import REPO_ROOT, free_port, port_in_use
 from infra.local.harness import RunningStack, running_stack
-from tests.fixtures.local_stack.support import TEMPLATE, wait_for
+from tests.fixtures.local_stack.support import TEMPLATE
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 

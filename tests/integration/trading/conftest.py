@@ -12,7 +12,4 @@ from tests.unit.trading.helpers import World, make_world
 
 @pytest.fixture
 def world(ddb_table: str) -> Iterator[World]:
-    from tickerleague.services.market import default_cache
-
-    default_cache().clear()
     yield make_world()

@@ -36,9 +36,7 @@ def caller_of(answer: HttpAnswer) -> Caller:
 
 @pytest.fixture(autouse=True)
 def _table(moto_table: str) -> None:
-    from tickerleague.services.principals import clear_cache
-
-    clear_cache()
+    """Every test on its own moto table (caches are reset for every test by tests/conftest.py)."""
 
 
 def test_signup_returns_user_and_token_pair() -> None:

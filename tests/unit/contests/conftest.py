@@ -15,7 +15,6 @@ def world(moto_table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     import boto3
     from tickerleague.adapters import events, stepfunctions
     from tickerleague.config import settings
-    from tickerleague.services.principals import clear_cache
 
     definition = ASL.read_text().replace(
         "${LifecycleFunctionArn}", "arn:aws:lambda:us-east-1:123456789012:function:LifecycleFunction"
@@ -30,7 +29,6 @@ def world(moto_table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     settings.cache_clear()
     stepfunctions._client.cache_clear()
     events._client.cache_clear()
-    clear_cache()
     yield World(
         admin=make_person("admin@example.com", "Admin", role="admin"),
         alice=make_person("alice@example.com", "Alice"),

@@ -7,6 +7,7 @@ import itertools
 import pytest
 from tickerleague.domain.contests import ContestStatus, can_transition, require_transition, sources_of
 from tickerleague.errors import Conflict
+from tickerleague.http.statuses import status_of
 
 S = ContestStatus
 ALLOWED = {
@@ -37,7 +38,7 @@ def test_forbidden_transition(source: ContestStatus, target: ContestStatus) -> N
     with pytest.raises(Conflict) as raised:
         require_transition(source, target)
     assert raised.value.code == "INVALID_STATE_TRANSITION"
-    assert raised.value.status == 409
+    assert status_of(raised.value) == 409
 
 
 def test_terminal_statuses_go_nowhere() -> None:

@@ -15,10 +15,10 @@ from typing import Any
 from tickerleague.adapters.dynamodb import contests as contests_repo
 from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb import quotes as quotes_repo
-from tickerleague.adapters.dynamodb.entries import Entry
 from tickerleague.clock import iso_ms
 from tickerleague.config import settings
 from tickerleague.domain.contests import Contest, ContestDefinition, ContestStatus, Visibility
+from tickerleague.domain.entries import Entry
 from tickerleague.domain.portfolio import Portfolio, Position
 from tickerleague.domain.quotes import Quote
 from tickerleague.errors import NotFound

@@ -12,6 +12,7 @@ from tickerleague.adapters.dynamodb.quotes import DynamoQuoteStore
 from tickerleague.domain.market_calendar import MarketCalendar, TwentyFourSeven
 from tickerleague.domain.quotes import Quote, QuoteProviderError
 from tickerleague.errors import NotFound, RuleViolation, ServiceUnavailable
+from tickerleague.http.statuses import status_of
 from tickerleague.services import market
 from tickerleague.services.market import QuoteCache, current_quote, refresh_quotes
 
@@ -123,7 +124,7 @@ def test_provider_down_quote_route_gets_the_old_quote_order_gets_quote_stale(
     assert get("AAPL", store=store, provider=provider, cache=cache, purpose="quote") == old
     with pytest.raises(RuleViolation) as caught:
         get("AAPL", store=store, provider=provider, cache=QuoteCache(), purpose="order")
-    assert caught.value.code == "QUOTE_STALE" and caught.value.status == 422
+    assert caught.value.code == "QUOTE_STALE" and status_of(caught.value) == 422
     assert caught.value.details == {"symbol": "AAPL", "asOf": "2026-12-01T15:20:05Z"}
 
 
@@ -131,7 +132,7 @@ def test_no_quote_anywhere(store: CountingStore) -> None:
     provider = ScriptedProvider(error=QuoteProviderError(True, "timed out", provider="scripted"))
     with pytest.raises(ServiceUnavailable) as unavailable:
         get("AAPL", store=store, provider=provider, cache=QuoteCache())
-    assert unavailable.value.status == 503
+    assert status_of(unavailable.value) == 503
     with pytest.raises(RuleViolation) as stale:
         get("AAPL", store=store, provider=provider, cache=QuoteCache(), purpose="order")
     assert stale.value.code == "QUOTE_STALE"

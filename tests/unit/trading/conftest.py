@@ -49,7 +49,4 @@ def _empty(table: str) -> None:
 @pytest.fixture
 def world(trading_table: str) -> Iterator[World]:
     _empty(trading_table)
-    from tickerleague.services.market import default_cache
-
-    default_cache().clear()
     yield make_world()

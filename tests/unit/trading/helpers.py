@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tickerleague.adapters.dynamodb.entries import Entry
 from tickerleague.domain.contests import (
     Contest,
     ContestDefinition,
@@ -15,6 +14,7 @@ from tickerleague.domain.contests import (
     ContestStatus,
     Visibility,
 )
+from tickerleague.domain.entries import Entry
 from tickerleague.domain.market_calendar import TwentyFourSeven
 from tickerleague.domain.portfolio import Portfolio
 from tickerleague.domain.quotes import Quote

@@ -168,6 +168,12 @@ def test_bad_input_is_422_naming_the_field(contest_id: str, body: dict[str, Any]
     assert field in answer.body["error"]["details"]["fields"]
 
 
+def test_one_422_names_every_bad_field(contest_id: str) -> None:
+    answer = place(contest_id, {"symbol": "AAPL", "side": "hold", "quantity": "-1", "type": "limit"})
+    assert answer.status == 422 and answer.error_code == "VALIDATION_FAILED", answer.body
+    assert set(answer.body["error"]["details"]["fields"]) == {"side", "quantity", "limitPrice"}
+
+
 def test_a_fractional_json_number_is_refused(contest_id: str) -> None:
     answer = place(contest_id, None, raw='{"symbol": "AAPL", "side": "buy", "quantity": 1.5, "type": "market"}')
     assert answer.status == 422 and "quantity" in answer.body["error"]["details"]["fields"]

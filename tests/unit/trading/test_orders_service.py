@@ -21,6 +21,7 @@ from tickerleague.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from tickerleague.http.paging import CURSORS
 from tickerleague.services import orders as orders_service
 
 from tests.unit.trading.helpers import ClosedCalendar, D, World, principal
@@ -433,40 +434,42 @@ def test_orders_are_listed_newest_first_with_a_status_filter_and_cursors(world: 
     opened = world.place("alice", active, order_type="limit", limit_price="1", quantity="1").order
     alice = principal("alice")
     everything = orders_service.list_orders(
-        alice, active.contest_id, status=None, limit=10, cursor=None, ports=world.ports
+        alice, active.contest_id, status=None, limit=10, cursor=None, cursors=CURSORS, ports=world.ports
     )
     assert [order.order_id for order in everything.orders] == [opened.order_id] + [
         order.order_id for order in reversed(placed)
     ]
     assert everything.next_cursor is None
     first = orders_service.list_orders(
-        alice, active.contest_id, status="filled", limit=2, cursor=None, ports=world.ports
+        alice, active.contest_id, status="filled", limit=2, cursor=None, cursors=CURSORS, ports=world.ports
     )
     assert [order.order_id for order in first.orders] == [placed[2].order_id, placed[1].order_id]
     assert first.next_cursor is not None
     second = orders_service.list_orders(
-        alice, active.contest_id, status="filled", limit=2, cursor=first.next_cursor, ports=world.ports
+        alice, active.contest_id, status="filled", limit=2, cursor=first.next_cursor, cursors=CURSORS, ports=world.ports
     )
     assert [order.order_id for order in second.orders] == [placed[0].order_id] and second.next_cursor is None
     with pytest.raises(InvalidCursor):  # a cursor of another filter
         orders_service.list_orders(
-            alice, active.contest_id, status="open", limit=2, cursor=first.next_cursor, ports=world.ports
+            alice, active.contest_id, status="open", limit=2, cursor=first.next_cursor, cursors=CURSORS,
+            ports=world.ports,
         )
     with pytest.raises(InvalidCursor):
         orders_service.list_orders(
-            alice, active.contest_id, status="filled", limit=2, cursor=first.next_cursor[:-2] + "xx", ports=world.ports
+            alice, active.contest_id, status="filled", limit=2, cursor=first.next_cursor[:-2] + "xx", cursors=CURSORS,
+            ports=world.ports,
         )
 
 
 def test_listing_without_an_entry_is_404(world: World, active: Any) -> None:
     with pytest.raises(NotFound):
         orders_service.list_orders(
-            principal("bob"), active.contest_id, status=None, limit=10, cursor=None, ports=world.ports
+            principal("bob"), active.contest_id, status=None, limit=10, cursor=None, cursors=CURSORS, ports=world.ports
         )
     world.join(active, "bob")
     assert (
         orders_service.list_orders(
-            principal("bob"), active.contest_id, status=None, limit=10, cursor=None, ports=world.ports
+            principal("bob"), active.contest_id, status=None, limit=10, cursor=None, cursors=CURSORS, ports=world.ports
         ).orders
         == []
     )

@@ -1,1 +1,1 @@
-"""Adapters at the edge: DynamoDB, quote providers, Stripe, SendGrid, EventBridge, Step Functions."""
+"""Adapters implement the ports services declare: DynamoDB, quote providers, EventBridge, Step Functions, secrets."""

@@ -44,12 +44,3 @@ def signing_keys() -> SigningKeys:
     if not isinstance(raw, dict):
         raise ValueError("signing-key secret is not a JSON object")
     return _parse(raw)
-
-
-def cursor_key() -> bytes:
-    """The HMAC key for list cursors, derived from the current signing key (a cursor outlives no rotation)."""
-    import hashlib
-    import hmac
-
-    keys = signing_keys()
-    return hmac.new(keys.current, b"tickerleague/cursor/v1", hashlib.sha256).digest()

@@ -27,6 +27,18 @@ ENTRIES_PER_SHARD = 64  # target size of a rank shard: ~4 KB, so one history poi
 MAX_SHARDS = 16_384  # 1,000,000 entries -> 61 per shard
 SHARD_GROWTH = 4  # a contest moves to more shards only when it has outgrown its count four times over
 
+Row = tuple[int, str, str, str, str, str]  # rank, entryId, userId, displayName, totalValue, returnPct (wire strings)
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """One player's standing at one computed run."""
+
+    at: str  # ISO ms
+    rank: int
+    total_value: str
+    return_pct: str
+
 
 @dataclass(frozen=True, slots=True)
 class Holding:

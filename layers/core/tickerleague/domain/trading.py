@@ -1,5 +1,6 @@
-"""Trading as pure functions: order validation, the rules of a contest, fill and reservation arithmetic, average
-cost, realized/unrealized P&L, valuation and the ledger replay that reconciliation compares against.
+"""Trading as pure functions: order validation, every acceptance rule of an order (contest active, market open,
+symbol known and allowed, caller joined), the rules of a contest, fill and reservation arithmetic, average cost,
+realized/unrealized P&L, valuation and the ledger replay that reconciliation compares against.
 
 No I/O. Every amount is a `Decimal`; cash is kept to the cent and prices to 4 dp, rounding half-even.
 
@@ -25,11 +26,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from tickerleague.domain.contests import ContestRules
+from tickerleague.clock import iso
+from tickerleague.domain.contests import Contest, ContestRules, ContestStatus, visible_to
+from tickerleague.domain.market_calendar import TradingCalendar
 from tickerleague.domain.money import ZERO, decimal_places, to_cash, to_price
 from tickerleague.domain.portfolio import Portfolio, Position
 from tickerleague.domain.quotes import Quote
-from tickerleague.errors import RuleViolation, ValidationFailed
+from tickerleague.domain.symbols import SymbolUniverse
+from tickerleague.errors import DomainError, NotFound, RuleViolation, ValidationFailed
 
 Side = Literal["buy", "sell"]
 OrderType = Literal["market", "limit"]
@@ -63,29 +67,36 @@ class OrderRequest:
     client_order_id: str | None = None
 
 
+def quantity_problem(quantity: Decimal) -> str | None:
+    if quantity <= 0:
+        return "must be greater than 0"
+    if decimal_places(quantity) > MAX_QUANTITY_PLACES:
+        return f"must have at most {MAX_QUANTITY_PLACES} decimal places"
+    if quantity > MAX_QUANTITY:
+        return f"must be at most {MAX_QUANTITY}"
+    return None
+
+
+def limit_price_problem(order_type: OrderType, limit: Decimal | None) -> str | None:
+    """A limit order needs a positive limit price of at most 4 decimals; a market order takes none."""
+    if order_type != "limit":
+        return "must not be given for a market order" if limit is not None else None
+    if limit is None:
+        return "is required for a limit order"
+    if limit <= 0:
+        return "must be greater than 0"
+    if decimal_places(limit) > MAX_PRICE_PLACES:
+        return f"must have at most {MAX_PRICE_PLACES} decimal places"
+    if limit > MAX_LIMIT_PRICE:
+        return f"must be at most {MAX_LIMIT_PRICE}"
+    return None
+
+
 def request_errors(request: OrderRequest) -> dict[str, str]:
     """Field errors that need no contest: quantity and limit price shape, limit price presence."""
-    errors: dict[str, str] = {}
-    quantity = request.quantity
-    if quantity <= 0:
-        errors["quantity"] = "must be greater than 0"
-    elif decimal_places(quantity) > MAX_QUANTITY_PLACES:
-        errors["quantity"] = f"must have at most {MAX_QUANTITY_PLACES} decimal places"
-    elif quantity > MAX_QUANTITY:
-        errors["quantity"] = f"must be at most {MAX_QUANTITY}"
-    limit = request.limit_price
-    if request.order_type == "limit":
-        if limit is None:
-            errors["limitPrice"] = "is required for a limit order"
-        elif limit <= 0:
-            errors["limitPrice"] = "must be greater than 0"
-        elif decimal_places(limit) > MAX_PRICE_PLACES:
-            errors["limitPrice"] = f"must have at most {MAX_PRICE_PLACES} decimal places"
-        elif limit > MAX_LIMIT_PRICE:
-            errors["limitPrice"] = f"must be at most {MAX_LIMIT_PRICE}"
-    elif limit is not None:
-        errors["limitPrice"] = "must not be given for a market order"
-    return errors
+    problems = {"quantity": quantity_problem(request.quantity),
+                "limitPrice": limit_price_problem(request.order_type, request.limit_price)}
+    return {field: problem for field, problem in problems.items() if problem}
 
 
 def validate_request(request: OrderRequest) -> None:
@@ -99,6 +110,38 @@ def validate_for_rules(request: OrderRequest, rules: ContestRules) -> None:
     """A whole number of shares unless the contest allows fractions (422 VALIDATION_FAILED)."""
     if not rules.allow_fractional and request.quantity != request.quantity.to_integral_value():
         raise ValidationFailed({"quantity": "must be a whole number of shares in this contest"})
+
+
+# ---------------------------------------------------------------------------------------------------- acceptance
+# Every rule that decides whether an order is taken at all; `decide_placement` then decides how it fills.
+def not_joined(contest: Contest, *, is_admin: bool) -> DomainError:
+    """The answer to a caller without an entry: NOT_JOINED where they may see the contest, else 404."""
+    if visible_to(contest, is_admin=is_admin, is_entrant=False):
+        return RuleViolation("You have not joined this contest.", code="NOT_JOINED")
+    return NotFound("No such contest.")
+
+
+def require_tradable(contest: Contest, request: OrderRequest, now: datetime, calendar: TradingCalendar) -> None:
+    """The contest is active (and not past its end), the quantity suits its rules, the market is open."""
+    if contest.status is not ContestStatus.ACTIVE or now >= contest.ends_at:
+        raise RuleViolation(f"The contest is {contest.status.value}; orders are taken only while it is active.",
+                            code="CONTEST_NOT_ACTIVE", details={"status": contest.status.value})
+    validate_for_rules(request, contest.rules)
+    if not calendar.is_open(now):
+        raise RuleViolation("The market is closed.", code="MARKET_CLOSED",
+                            details={"nextOpen": iso(calendar.next_open(now))})
+
+
+def require_known_symbol(contest: Contest, symbol: str, universe: SymbolUniverse) -> str:
+    """The canonical symbol, known to the universe and allowed by the contest (UNKNOWN_SYMBOL, SYMBOL_NOT_ALLOWED)."""
+    known = universe.get(symbol)
+    if known is None:
+        raise RuleViolation(f"{symbol} is not a symbol we know.", code="UNKNOWN_SYMBOL", details={"symbol": symbol})
+    allowed = contest.rules.allowed_symbols
+    if allowed is not None and known.symbol not in allowed:
+        raise RuleViolation(f"{known.symbol} may not be traded in this contest.", code="SYMBOL_NOT_ALLOWED",
+                            details={"symbol": known.symbol})
+    return known.symbol
 
 
 # ---------------------------------------------------------------------------------------------------- arithmetic

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from tickerleague.errors import DomainError
+from tickerleague.http.statuses import status_of
 
 JSON = "application/json"
 
@@ -21,4 +22,4 @@ def error_body(code: str, message: str, request_id: str, details: dict[str, Any]
 def error_response(error: DomainError, request_id: str) -> tuple[int, dict[str, str], str]:
     """Status, extra headers and JSON body for a domain error."""
     body = error_body(error.code, error.message, request_id, error.details)
-    return error.status, dict(error.headers), json.dumps(body, separators=(",", ":"))
+    return status_of(error), dict(error.headers), json.dumps(body, separators=(",", ":"))

@@ -20,7 +20,7 @@ from typing import Any
 
 from tickerleague.errors import DomainError, IdempotencyKeyInUse, IdempotencyKeyReused, ValidationFailed
 from tickerleague.http.logs import logger
-from tickerleague.http.principal import Principal
+from tickerleague.domain.principal import Principal
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from tickerleague.http.validation import WireModel
+from tickerleague.services.health import Health
 
 
 class HealthStatus(WireModel):
@@ -12,6 +13,10 @@ class HealthStatus(WireModel):
     version: str
     checks: dict[str, str]
     durationMs: int
+
+    @classmethod
+    def of(cls, health: Health) -> HealthStatus:
+        return cls(status=health.status, version=health.version, checks=health.checks, durationMs=health.duration_ms)
 
 
 class Page[T](WireModel):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from tickerleague.domain.principal import Principal
 
 
 class Access(StrEnum):
@@ -16,17 +17,6 @@ class Access(StrEnum):
     ADMIN = "admin"  # signed-in admins only; others get 403 FORBIDDEN
 
 
-@dataclass(frozen=True)
-class Principal:
-    user_id: str
-    role: str
-    session_id: str
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-
 def principal_from_authorizer(event: dict[str, Any]) -> Principal | None:
     """The principal that the Lambda authorizer put in `requestContext.authorizer` (values are strings there)."""
     context = (event.get("requestContext") or {}).get("authorizer") or {}
@@ -36,3 +26,7 @@ def principal_from_authorizer(event: dict[str, Any]) -> Principal | None:
     return Principal(
         user_id=str(user_id), role=str(context.get("role", "user")), session_id=str(context.get("sessionId", ""))
     )
+
+
+# Principal lives in domain/principal.py; it is re-exported here for modules that still import it from here.
+__all__ = ["Access", "Principal", "principal_from_authorizer"]

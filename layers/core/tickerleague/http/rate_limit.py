@@ -15,7 +15,7 @@ from tickerleague.config import settings
 from tickerleague.domain.rate_limit import Bucket, Decision
 from tickerleague.errors import RateLimited
 from tickerleague.http.logs import logger
-from tickerleague.http.principal import Principal
+from tickerleague.domain.principal import Principal
 
 ORDER_ROUTES = frozenset({
     ("POST", "/v1/contests/{contestId}/orders"),

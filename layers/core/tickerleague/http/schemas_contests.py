@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from tickerleague.adapters.dynamodb.entries import Entry
 from tickerleague.clock import iso, parse_iso_utc
 from tickerleague.domain.contests import (
     DEFAULT_STARTING_CASH,
@@ -24,6 +23,7 @@ from tickerleague.domain.contests import (
     EntryFee,
     Visibility,
 )
+from tickerleague.domain.entries import Entry
 from tickerleague.domain.money import cash_str, decimal_places, pct_str, price_str, quantity_str
 from tickerleague.domain.symbols import canonical_symbol
 from tickerleague.errors import ValidationFailed

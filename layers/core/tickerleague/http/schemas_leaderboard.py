@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from tickerleague.adapters.dynamodb.leaderboard import HistoryPoint as StoredPoint
-from tickerleague.adapters.dynamodb.leaderboard import Row
+from tickerleague.domain.ranking import HistoryPoint as StoredPoint
+from tickerleague.domain.ranking import Row
 from tickerleague.http.validation import WireModel
 from tickerleague.services.leaderboard import BoardView, MyStanding
 

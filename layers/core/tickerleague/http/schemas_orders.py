@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from tickerleague.clock import iso
+from tickerleague.domain import trading as trading_rules
 from tickerleague.domain.money import cash_str, price_str, quantity_str
 from tickerleague.domain.trading import Order, OrderRequest
 from tickerleague.http.paging import ListQuery
@@ -23,9 +25,30 @@ class PlaceOrderRequest(RequestModel):
     side: Literal["buy", "sell"]
     quantity: DecimalString
     type: Literal["market", "limit"]
-    limitPrice: DecimalString | None = None
+    limitPrice: DecimalString | None = Field(default=None, validate_default=True)
     timeInForce: Literal["day", "gtc"] = "day"
     clientOrderId: str | None = Field(default=None, pattern=CLIENT_ORDER_ID_PATTERN)
+
+    # The request rules (domain/trading.py) run here as well as in the service, so one answer names every bad field:
+    # missing, of the wrong type, or breaking a rule.
+    @field_validator("quantity")
+    @classmethod
+    def _quantity_rules(cls, quantity: Decimal) -> Decimal:
+        return _obeyed(quantity, trading_rules.quantity_problem(quantity))
+
+    @field_validator("limitPrice")
+    @classmethod
+    def _limit_price_rules(cls, limit: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        order_type = info.data.get("type")
+        if order_type is None:  # the type is itself wrong (and named): nothing to check the limit price against
+            return limit
+        return _obeyed(limit, trading_rules.limit_price_problem(order_type, limit))
+
+
+def _obeyed[V](value: V, problem: str | None) -> V:
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 class OrdersQuery(ListQuery):

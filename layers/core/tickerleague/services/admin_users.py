@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from tickerleague.clock import iso
 from tickerleague.errors import Conflict, NotFound
-from tickerleague.http.principal import Principal
+from tickerleague.domain.principal import Principal
 from tickerleague.ids import is_ulid
 from tickerleague.services import audit
 from tickerleague.services.audit import RequestOrigin

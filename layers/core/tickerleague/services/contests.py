@@ -31,12 +31,12 @@ from tickerleague.domain.contests import (
     validate_new,
     visible_to,
 )
+from tickerleague.domain.principal import Principal
 from tickerleague.errors import Conflict, NotFound, ValidationFailed
-from tickerleague.http.paging import decode_position, encode_position
-from tickerleague.http.principal import Principal
 from tickerleague.ids import is_ulid, new_ulid
 from tickerleague.lazy import lazy_module
 from tickerleague.services import placement_memory
+from tickerleague.services.ports import Cursors
 
 if TYPE_CHECKING:
     from tickerleague.adapters.dynamodb import audit as audit_table
@@ -148,14 +148,14 @@ def _list_scope(viewer: Principal | None, status: ContestStatus | None) -> str:
 
 
 def list_contests(viewer: Principal | None, status: ContestStatus | None, limit: int,
-                  cursor: str | None) -> tuple[list[Contest], str | None]:
+                  cursor: str | None, *, cursors: Cursors) -> tuple[list[Contest], str | None]:
     """Admins see every contest; everyone else the public ones that are scheduled, active or ended.
 
     Without `status`: newest first. With it: by start time, soonest first for draft/scheduled (what comes next),
     latest first for active/ended/cancelled (what happened last)."""
     is_admin = viewer is not None and viewer.is_admin
     scope = _list_scope(viewer, status)
-    position = decode_position(scope, cursor)
+    position = cursors.open(scope, cursor)
     if status is None:
         page = repo.list_all(limit, position, public_listed_only=not is_admin)
     elif not is_admin and status not in PUBLICLY_LISTED:
@@ -163,7 +163,7 @@ def list_contests(viewer: Principal | None, status: ContestStatus | None, limit:
     else:
         ascending = status in (ContestStatus.DRAFT, ContestStatus.SCHEDULED)
         page = repo.list_by_status(status, limit, position, public_only=not is_admin, ascending=ascending)
-    return page.contests, encode_position(scope, page.position)
+    return page.contests, cursors.seal(scope, page.position)
 
 
 def find_contest(reference: str, *, consistent: bool = False) -> Contest | None:

@@ -14,12 +14,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from tickerleague.adapters.dynamodb import entries as entries_table
-from tickerleague.adapters.dynamodb.entries import Entry
 from tickerleague.clock import iso_ms, utcnow
 from tickerleague.domain.contests import Contest, ContestStatus
+from tickerleague.domain.entries import Entry
 from tickerleague.domain.portfolio import Portfolio
+from tickerleague.domain.principal import Principal
 from tickerleague.errors import Conflict, NotFound
-from tickerleague.http.principal import Principal
 from tickerleague.ids import is_ulid, new_ulid
 from tickerleague.lazy import lazy_module
 

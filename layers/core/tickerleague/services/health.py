@@ -11,9 +11,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Literal
 
 from tickerleague.config import Settings, settings
-from tickerleague.http.models import HealthStatus
+
+
+@dataclass(frozen=True)
+class Health:
+    status: Literal["ok", "degraded"]
+    version: str
+    checks: dict[str, str]
+    duration_ms: int
 
 Check = Callable[[], None]
 
@@ -59,12 +68,12 @@ def run_checks(checks: dict[str, Check], timeout_seconds: float) -> dict[str, st
     return {name: future.result() if future.done() else "timeout" for name, future in sorted(futures.items())}
 
 
-def check() -> HealthStatus:
+def check() -> Health:
     started = time.perf_counter()
     config = settings()
     checks = run_checks(_checks(config), config.health_check_timeout_seconds)
     healthy = all(value == "ok" for value in checks.values())
-    return HealthStatus(
+    return Health(
         status="ok" if healthy else "degraded", version=config.version, checks=checks,
-        durationMs=round((time.perf_counter() - started) * 1000),
+        duration_ms=round((time.perf_counter() - started) * 1000),
     )

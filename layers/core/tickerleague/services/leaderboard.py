@@ -29,6 +29,7 @@ from tickerleague.adapters.dynamodb.leaderboard import BoardHead, HistoryPoint, 
 from tickerleague.clock import epoch_seconds, iso, iso_ms, parse_iso_utc, utcnow
 from tickerleague.domain.contests import Contest, ContestStatus
 from tickerleague.domain.money import ZERO, cash_str, pct_str
+from tickerleague.domain.principal import Principal
 from tickerleague.domain.ranking import (
     ROWS_PER_PAGE,
     EntryFacts,
@@ -41,9 +42,8 @@ from tickerleague.domain.ranking import (
     standings,
 )
 from tickerleague.errors import InvalidCursor, NotFound
-from tickerleague.http.paging import decode_position, encode_position
-from tickerleague.http.principal import Principal
 from tickerleague.ids import is_ulid, new_ulid
+from tickerleague.services.ports import Cursors
 
 logger = logging.getLogger("tickerleague.leaderboard")
 
@@ -349,10 +349,10 @@ def _scope(contest_id: str) -> str:
     return f"leaderboard|{contest_id}"
 
 
-def _run_cursor(contest_id: str, run_id: str, offset: int, out_of: int) -> str | None:
+def _run_cursor(cursors: Cursors, contest_id: str, run_id: str, offset: int, *, out_of: int) -> str | None:
     if offset >= out_of:
         return None
-    return encode_position(_scope(contest_id), {"r": run_id, "o": offset, "n": out_of})
+    return cursors.seal(_scope(contest_id), {"r": run_id, "o": offset, "n": out_of})
 
 
 def _slice(pages: Mapping[int, Sequence[Row]], span: range, offset: int, limit: int,
@@ -365,17 +365,19 @@ def _slice(pages: Mapping[int, Sequence[Row]], span: range, offset: int, limit: 
     return rows[start:start + limit]
 
 
-def _from_run(contest_id: str, head: BoardHead, offset: int, limit: int, meter: Meter) -> BoardView:
+def _from_run(cursors: Cursors, contest_id: str, head: BoardHead, offset: int, limit: int, *,
+              meter: Meter) -> BoardView:
     span = pages_for(offset, limit, head.out_of, head.page_size)
     pages: dict[int, Sequence[Row]] = {0: head.rows} if 0 in span else {}
     stored = board.get_pages(contest_id, head.run_id, [number for number in span if number != 0], meter)
     pages.update({number: page.rows for number, page in stored.items()})
     rows = _slice(pages, span, offset, limit, head.page_size) or []
     return BoardView(_wire_time(head.as_of), head.final, rows,
-                     _run_cursor(contest_id, head.run_id, offset + limit, head.out_of))
+                     _run_cursor(cursors, contest_id, head.run_id, offset + limit, out_of=head.out_of))
 
 
-def _preview(contest: Contest, positions: list[str | None] | None, limit: int, meter: Meter) -> BoardView:
+def _preview(cursors: Cursors, contest: Contest, positions: list[str | None] | None, limit: int,
+             meter: Meter) -> BoardView:
     """Before the first standings: every active entrant at starting cash, tied first, in joining order."""
     from tickerleague.config import settings
 
@@ -385,7 +387,7 @@ def _preview(contest: Contest, positions: list[str | None] | None, limit: int, m
     rows: list[Row] = [(1, facts.entry_id, facts.user_id, facts.display_name, cash_str(facts.starting_cash),
                         pct_str(ZERO)) for facts in page.entries]
     more = any(position != "" for position in page.positions)
-    cursor = encode_position(_scope(contest.contest_id), {"p": page.positions}) if more else None
+    cursor = cursors.seal(_scope(contest.contest_id), {"p": page.positions}) if more else None
     return BoardView(None, False, rows, cursor)
 
 
@@ -406,16 +408,16 @@ def _preview_position(position: dict[str, Any]) -> list[str | None]:
     return positions
 
 
-def leaderboard_page(viewer: Principal | None, reference: str, limit: int, cursor: str | None, *,
+def leaderboard_page(viewer: Principal | None, reference: str, limit: int, cursor: str | None, *, cursors: Cursors,
                      contests: ContestDirectory | None = None) -> BoardView:
     """GET /v1/contests/{contestIdOrSlug}/leaderboard. The first page is one read (the head holds page 0); a later
     page is one read of the run its cursor names (two pages in one BatchGetItem when the rows straddle them). A
     cursor whose run has expired continues at the same offset in the current run."""
     contest = (contests or StoredContests()).visible(viewer, reference)
-    position = decode_position(_scope(contest.contest_id), cursor)
+    position = cursors.open(_scope(contest.contest_id), cursor)
     meter = Meter()
     if position is not None and "p" in position:
-        return _preview(contest, _preview_position(position), limit, meter)
+        return _preview(cursors, contest, _preview_position(position), limit, meter)
     if position is not None:
         run_id, offset, out_of = _run_position(position)
         span = pages_for(offset, limit, out_of)
@@ -424,13 +426,13 @@ def leaderboard_page(viewer: Principal | None, reference: str, limit: int, curso
         rows = _slice({number: page.rows for number, page in stored.items()}, span, offset, limit, ROWS_PER_PAGE)
         if some is not None and rows is not None:
             return BoardView(_wire_time(some.as_of), some.final, rows,
-                             _run_cursor(contest.contest_id, run_id, offset + limit, some.out_of))
+                             _run_cursor(cursors, contest.contest_id, run_id, offset + limit, out_of=some.out_of))
     else:
         offset = 0
     head = board.get_head(contest.contest_id, meter)
     if head is None:
-        return _preview(contest, None, limit, meter)
-    return _from_run(contest.contest_id, head, offset, limit, meter)
+        return _preview(cursors, contest, None, limit, meter)
+    return _from_run(cursors, contest.contest_id, head, offset, limit, meter=meter)
 
 
 def my_standing(principal: Principal, contest_id: str, now: datetime | None = None, *,

@@ -4,7 +4,7 @@ The lifecycle workflow's `end` step calls `on_contest_ended(contest_id, ended_at
 the instant whose prices count), then flips the contest to `ended`. Each capability adds its part to `HOOKS` as a
 "module:function" path, imported only when a contest ends (no import cost for the step's other actions):
 
-    HOOKS.append("tickerleague.services.orders:expire_open_orders_at_end")       # trading
+    HOOKS.append("tickerleague.services.matching:expire_open_orders_at_end")     # trading
     HOOKS.append("tickerleague.services.leaderboard:compute_final_standings")    # leaderboard
 
 Contract for a hook: `hook(contest_id: str, ended_at: datetime) -> None`, idempotent (the step is retried, and an

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from tickerleague.adapters.dynamodb.entries import Entry
 from tickerleague.config import settings
 from tickerleague.domain.contests import Contest, ContestStatus
+from tickerleague.domain.entries import Entry
 from tickerleague.domain.market_calendar import TradingCalendar
 from tickerleague.domain.quotes import Quote, is_stale
 from tickerleague.domain.trading import Order, commission_of, crosses, is_expired

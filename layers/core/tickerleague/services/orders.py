@@ -15,30 +15,25 @@ to the active-symbols set (one more, at most once per symbol per container every
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
-from tickerleague.adapters.dynamodb.entries import Entry
-from tickerleague.adapters.dynamodb.orders import (
-    CommitResult,
-    Outcome,
-    PlacementSnapshot,
-    PortfolioChange,
-    fingerprint_of,
-)
-from tickerleague.clock import iso
+from tickerleague.adapters.dynamodb.orders import fingerprint_of
+from tickerleague.adapters.dynamodb.plumbing import backoff_seconds
 from tickerleague.config import settings
+from tickerleague.domain.changes import Outcome, PlacementSnapshot, PortfolioChange
+from tickerleague.domain.contests import Contest
+from tickerleague.domain.entries import Entry
 from tickerleague.domain.client_orders import order_fingerprint
-from tickerleague.domain.contests import Contest, ContestStatus, visible_to
 from tickerleague.domain.market_calendar import TradingCalendar
 from tickerleague.domain.money import ZERO
+from tickerleague.domain.principal import Principal
 from tickerleague.domain.quotes import Quote, QuoteProviderError, is_stale
 from tickerleague.domain.symbols import SymbolUniverse
 from tickerleague.domain.trading import (
@@ -51,21 +46,20 @@ from tickerleague.domain.trading import (
     expiry_of,
     fill_open_order,
     filled_order,
+    not_joined,
     release,
-    validate_for_rules,
+    require_known_symbol,
+    require_tradable,
     validate_request,
 )
-from tickerleague.errors import (
-    ClientOrderIdReused,
-    Conflict,
-    DomainError,
-    NotFound,
-    RuleViolation,
-    ServiceUnavailable,
-)
-from tickerleague.http.principal import Principal
+from tickerleague.errors import ClientOrderIdReused, Conflict, DomainError, NotFound, RuleViolation, ServiceUnavailable
 from tickerleague.ids import is_ulid, new_ulid
+from tickerleague.services.active_symbols import (
+    forget_active_symbol_cache,  # noqa: F401 - moved; still found here
+    remember_bought_symbol,
+)
 from tickerleague.services.placement_memory import PlacementMemory, Recalled
+from tickerleague.services.ports import Cursors, OrderStore
 
 logger = logging.getLogger("tickerleague.orders")
 
@@ -73,32 +67,9 @@ logger = logging.getLogger("tickerleague.orders")
 # inside the API function's 10 s timeout.
 MAX_COMMIT_ATTEMPTS = 100
 MAX_COMMIT_SECONDS = 8.0
-ACTIVE_SYMBOL_CACHE_SECONDS = 300
 
 
 # ---------------------------------------------------------------------------------------------------- ports
-class OrderStore(Protocol):
-    """What the order use cases need from storage (`adapters.dynamodb.orders` implements it)."""
-
-    def load_placement(self, contest_id: str, user_id: str, symbol: str | None,
-                       client_order_id: str | None) -> PlacementSnapshot: ...
-
-    def get_entry(self, contest_id: str, user_id: str) -> Entry | None: ...
-
-    def get_order(self, contest_id: str, user_id: str, order_id: str) -> Order | None: ...
-
-    def load_order(self, contest_id: str, user_id: str, order_id: str) -> tuple[Order | None, Entry | None]: ...
-
-    def latest_quotes(self, symbols: Sequence[str]) -> dict[str, Quote]: ...
-
-    def commit(self, change: PortfolioChange, order: Order, *, new_order: bool, now: datetime) -> CommitResult: ...
-
-    def add_active_symbols(self, symbols: Sequence[str]) -> None: ...
-
-    def list_orders(self, contest_id: str, user_id: str, *, status: str | None, limit: int,
-                    start: dict[str, str] | None) -> tuple[list[Order], dict[str, str] | None]: ...
-
-
 QuoteSource = Callable[[str, datetime], Quote]  # services.market.current_quote(symbol, now)
 
 
@@ -143,13 +114,15 @@ def default_ports() -> TradingPorts:
     from tickerleague.services.placement_memory import default_memory
 
     return TradingPorts(
-        store=orders_table, quotes=_current_quote, calendar=calendar_from_config(settings().market_calendar),
-        universe=SymbolUniverse.default(), memory=default_memory(),
+        store=orders_table.OrderTable(), quotes=_current_quote,
+        calendar=calendar_from_config(settings().market_calendar), universe=SymbolUniverse.default(),
+        memory=default_memory(),
     )
 
 
-def _backoff(ports: TradingPorts, attempt: int) -> None:
-    ports.sleep(min(1.0, 0.004 * 2**attempt) * random.random())  # noqa: S311 - jitter, not a secret
+def _backoff(attempt: int, sleep: Callable[[float], None]) -> None:
+    """A lost race waits a jittered moment before deciding again."""
+    sleep(backoff_seconds(attempt, base=0.004, cap=1.0))
 
 
 def _attempts() -> Iterator[int]:
@@ -171,35 +144,6 @@ def _too_busy() -> ServiceUnavailable:
 class PlaceResult:
     order: Order
     created: bool  # False: the clientOrderId was seen before and this is the original order
-
-
-def _not_joined(contest: Contest, principal: Principal) -> DomainError:
-    if visible_to(contest, is_admin=principal.is_admin, is_entrant=False):
-        return RuleViolation("You have not joined this contest.", code="NOT_JOINED")
-    return NotFound("No such contest.")
-
-
-def _require_tradable(contest: Contest, request: OrderRequest, now: datetime, calendar: TradingCalendar) -> None:
-    """The contest is active (and not past its end), the quantity suits its rules, the market is open."""
-    if contest.status is not ContestStatus.ACTIVE or now >= contest.ends_at:
-        raise RuleViolation(f"The contest is {contest.status.value}; orders are taken only while it is active.",
-                            code="CONTEST_NOT_ACTIVE", details={"status": contest.status.value})
-    validate_for_rules(request, contest.rules)
-    if not calendar.is_open(now):
-        raise RuleViolation("The market is closed.", code="MARKET_CLOSED",
-                            details={"nextOpen": iso(calendar.next_open(now))})
-
-
-def _require_symbol(contest: Contest, request: OrderRequest, universe: SymbolUniverse) -> str:
-    known = universe.get(request.symbol)
-    if known is None:
-        raise RuleViolation(f"{request.symbol} is not a symbol we know.", code="UNKNOWN_SYMBOL",
-                            details={"symbol": request.symbol})
-    allowed = contest.rules.allowed_symbols
-    if allowed is not None and known.symbol not in allowed:
-        raise RuleViolation(f"{known.symbol} may not be traded in this contest.", code="SYMBOL_NOT_ALLOWED",
-                            details={"symbol": known.symbol})
-    return known.symbol
 
 
 def _quote_stale(symbol: str) -> RuleViolation:
@@ -310,9 +254,9 @@ def _place(principal: Principal, contest_id: str, request: OrderRequest, now: da
                          stored_hash=snapshot.original_order_hash)
     entry = snapshot.entry
     if entry is None or entry.status != "active":
-        raise _not_joined(contest, principal)
-    _require_tradable(contest, request, now, ports.calendar)
-    symbol = _require_symbol(contest, request, ports.universe)
+        raise not_joined(contest, is_admin=principal.is_admin)
+    require_tradable(contest, request, now, ports.calendar)
+    symbol = require_known_symbol(contest, request.symbol, ports.universe)
     quote = fresh_quote(snapshot.quote, symbol, now, ports)
     request = replace(request, symbol=symbol)
     return _commit_placement(ports, principal, contest, entry=entry, request=request, quote=quote, now=now)
@@ -323,8 +267,8 @@ def _place_recalled(principal: Principal, recalled: Recalled, request: OrderRequ
     """The same checks on the remembered contest and entry, the quote from the market's cache; a clientOrderId
     seen before is found by the transaction's marker condition instead of a read."""
     contest = recalled.contest
-    _require_tradable(contest, request, now, ports.calendar)
-    symbol = _require_symbol(contest, request, ports.universe)
+    require_tradable(contest, request, now, ports.calendar)
+    symbol = require_known_symbol(contest, request.symbol, ports.universe)
     quote = fresh_quote(None, symbol, now, ports)
     request = replace(request, symbol=symbol)
     return _commit_placement(ports, principal, contest, entry=recalled.entry, request=request, quote=quote, now=now)
@@ -349,7 +293,7 @@ def _commit_placement(ports: TradingPorts, principal: Principal, contest: Contes
         if result.outcome is Outcome.COMMITTED:
             if ports.memory is not None and result.entry is not None:
                 ports.memory.learn_entry(result.entry)
-            _remember_symbol(ports.store, entry, request)
+            remember_bought_symbol(ports.store, entry, request)
             return PlaceResult(order, created=True)
         if result.outcome is Outcome.DUPLICATE and result.original_order_id:
             return _original(ports.store, entry.contest_id, entry.user_id, result.original_order_id, request=request,
@@ -357,45 +301,13 @@ def _commit_placement(ports: TradingPorts, principal: Principal, contest: Contes
         if result.outcome is Outcome.STALE_ENTRY:
             fresh = result.entry or ports.store.get_entry(entry.contest_id, entry.user_id)
             if fresh is None or fresh.status != "active":
-                raise _not_joined(contest, principal)
+                raise not_joined(contest, is_admin=principal.is_admin)
             entry = fresh
             prices = _position_prices(ports.store, entry, contest, request, known=prices)
         elif result.outcome is Outcome.ORDER_CHANGED:
             order_id = new_ulid()  # an id collision: take another
-        _backoff(ports, attempt)
+        _backoff(attempt, ports.sleep)
     raise _too_busy()
-
-
-# ---------------------------------------------------------------------------------------------------- active symbols
-_active_cache: dict[str, float] = {}
-_active_lock = threading.Lock()
-
-
-def _remember_symbol(store: OrderStore, entry: Entry, request: OrderRequest) -> None:
-    """Make sure the quote refresh and matching jobs look after a symbol this entry just started to buy. Idempotent;
-    skipped when the entry already had the symbol or this container added it recently. A failure here leaves the
-    order intact (it is committed) and is logged: the next order of the symbol adds it again."""
-    if request.side != "buy" or request.symbol in entry.portfolio.positions:
-        return
-    now = time.monotonic()
-    with _active_lock:
-        if _active_cache.get(request.symbol, 0.0) > now:
-            return
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        store.add_active_symbols([request.symbol])
-    except (BotoCoreError, ClientError):
-        logger.warning("could not add %s to the active symbols", request.symbol, exc_info=True)
-        return
-    with _active_lock:
-        _active_cache[request.symbol] = now + ACTIVE_SYMBOL_CACHE_SECONDS
-
-
-def forget_active_symbol_cache() -> None:
-    """For tests."""
-    with _active_lock:
-        _active_cache.clear()
 
 
 # ---------------------------------------------------------------------------------------------------- open orders
@@ -457,7 +369,7 @@ def _close(store: OrderStore, contest_id: str, user_id: str, order_id: str, *, c
             order = result.order or store.get_order(contest_id, user_id, order_id)
         elif result.outcome is Outcome.STALE_ENTRY:
             entry = result.entry or store.get_entry(contest_id, user_id)
-        sleep(min(1.0, 0.004 * 2**attempt) * random.random())  # noqa: S311 - jitter, not a secret
+        _backoff(attempt, sleep)
     raise _too_busy()
 
 
@@ -499,20 +411,18 @@ class OrderList:
 
 
 def list_orders(principal: Principal, contest_id: str, *, status: str | None, limit: int, cursor: str | None,
-                ports: TradingPorts | None = None) -> OrderList:
+                cursors: Cursors, ports: TradingPorts | None = None) -> OrderList:
     """The caller's orders in a contest, newest first; 404 when they have not joined it."""
-    from tickerleague.http.paging import decode_position, encode_position
-
     store = (ports or default_ports()).store
     if not is_ulid(contest_id):
         raise NotFound("No such contest.")
     scope = f"orders|{contest_id}|{principal.user_id}|{status or '*'}"
-    start = decode_position(scope, cursor)
+    start = cursors.open(scope, cursor)
     orders, position = store.list_orders(contest_id, principal.user_id, status=status, limit=limit,
                                          start=_string_position(start))
     if not orders and cursor is None and store.get_entry(contest_id, principal.user_id) is None:
         raise NotFound("You have not joined this contest.")
-    return OrderList(orders, encode_position(scope, dict(position) if position else None))
+    return OrderList(orders, cursors.seal(scope, dict(position) if position else None))
 
 
 def _string_position(position: dict[str, Any] | None) -> dict[str, str] | None:

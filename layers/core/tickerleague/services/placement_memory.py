@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from tickerleague.domain.contests import Contest, ContestStatus
 
 if TYPE_CHECKING:
-    from tickerleague.adapters.dynamodb.entries import Entry
+    from tickerleague.domain.entries import Entry
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from tickerleague.adapters.dynamodb.entries import Entry
 from tickerleague.clock import iso
+from tickerleague.domain.entries import Entry
+from tickerleague.domain.principal import Principal
 from tickerleague.domain.quotes import Quote
 from tickerleague.domain.trading import PositionValuation, value
 from tickerleague.errors import NotFound
-from tickerleague.http.principal import Principal
 from tickerleague.ids import is_ulid
 
 QuoteReader = Callable[[Sequence[str]], Mapping[str, Quote]]

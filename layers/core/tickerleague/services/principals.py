@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from tickerleague.adapters.tokens import TokenInvalid, bearer_token, verify_access_token
 from tickerleague.config import settings
+from tickerleague.domain.principal import Principal
 from tickerleague.domain.users import session_revoked
 from tickerleague.errors import AccountSuspended, Unauthenticated
-from tickerleague.http.principal import Principal
 from tickerleague.ids import ulid_ms
 
 

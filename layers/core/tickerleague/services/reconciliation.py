@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from tickerleague.adapters.dynamodb.entries import Entry
 from tickerleague.domain.contests import Contest, ContestStatus
+from tickerleague.domain.entries import Entry
 from tickerleague.domain.trading import Difference, Order, differences, replay
 from tickerleague.services.matching import MatchingStore
 

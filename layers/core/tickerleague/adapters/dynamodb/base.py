@@ -1,7 +1,8 @@
 """The single table: base model, the overloaded GSIs (GSI1, GSI2, GSI4), Decimal attributes, transactions.
 
-Every entity subclasses `BaseItem` and owns its key builders (`key(...)` classmethods), so no other module spells a
-key. The table name and endpoint come from `tickerleague.config`; `bind_table()` re-points every model (tests use it).
+Every PynamoDB entity subclasses `BaseItem` and owns its key builders (`key(...)` classmethods); the modules written
+with the low-level client (entries, orders, leaderboard) own theirs, and `plumbing` holds what they share.
+The table name and endpoint come from `tickerleague.config`; `bind_table()` re-points every model (tests use it).
 """
 
 from __future__ import annotations
@@ -144,12 +145,3 @@ def failed_items(error: TransactWriteError) -> list[dict[str, Any]]:
         for reason in (error.cancellation_reasons or [])
         if reason is not None and reason.code == "ConditionalCheckFailed" and reason.raw_item
     ]
-
-
-def failed_sort_keys(error: TransactWriteError) -> set[str]:
-    """The SK of every item whose condition failed and that existed (see `failed_items`)."""
-    return {item["SK"]["S"] for item in failed_items(error) if "SK" in item}
-
-
-def condition_failed(error: TransactWriteError) -> bool:
-    return "ConditionalCheckFailed" in cancellation_codes(error)

@@ -13,8 +13,6 @@ attribute names below are part of that condition and must not be renamed lightly
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +29,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
 from tickerleague.adapters.dynamodb import entries as entries_table
+from tickerleague.adapters.dynamodb import plumbing
 from tickerleague.adapters.dynamodb.audit import AuditItem
 from tickerleague.adapters.dynamodb.base import BaseItem, DecimalAttribute, bind_table, failed_items, transaction
 from tickerleague.clock import iso, iso_ms, parse_iso_utc
@@ -297,7 +296,7 @@ def _is_conflict(error: TransactWriteError) -> bool:
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(min(0.5, 0.01 * 2**attempt) * random.random())  # noqa: S311 - jitter, not a secret
+    plumbing.backoff(attempt, base=0.01, cap=0.5)
 
 
 def insert(contest: Contest, audit: AuditItem | None) -> None:
@@ -361,19 +360,6 @@ def replace_state(before: Contest, after: Contest, audit: AuditItem | None) -> N
                 tx.save(audit, condition=AuditItem.PK.does_not_exist())
     except TransactWriteError as error:
         raise StaleContest(before.contest_id) from error
-
-
-def set_execution_arn(contest_id: str, schedule_version: int, execution_arn: str) -> None:
-    """Record the running execution of this schedule (skipped if the schedule moved on meanwhile)."""
-    bind_table()
-    pk, sk = ContestItem.key(contest_id)
-    try:
-        ContestItem(pk, sk).update(
-            actions=[ContestItem.execution_arn.set(execution_arn)],
-            condition=ContestItem.schedule_version == schedule_version,
-        )
-    except UpdateError:
-        return
 
 
 def lifecycle_transition(contest_id: str, schedule_version: int, source: ContestStatus, target: ContestStatus,
@@ -502,16 +488,8 @@ def _join_failure(reasons: list[dict[str, Any]], sent_keys: list[str]) -> JoinRe
     raise ServiceUnavailable(f"The join could not be completed ({', '.join(sorted(str(c) for c in codes))}).")
 
 
-def batch_get(keys: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
-    """Several items in one consistent round trip (retrying unprocessed keys): raw attribute maps by "PK|SK"."""
-    return entries_table.batch_get_raw(keys)
-
-
-def raw_key(key: tuple[str, str] | dict[str, str]) -> str:
-    """The `batch_get` result key of an item key."""
-    if isinstance(key, dict):
-        return f"{key['PK']}|{key['SK']}"
-    return f"{key[0]}|{key[1]}"
+batch_get = plumbing.batch_get_raw  # consistent reads of several items: raw attribute maps by "PK|SK"
+raw_key = plumbing.item_name  # the `batch_get` result key of an item key
 
 
 def contest_from_raw(raw: dict[str, Any]) -> Contest:

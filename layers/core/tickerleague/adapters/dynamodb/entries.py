@@ -13,84 +13,24 @@ Keys (see docs/technical-specification.md):
 from __future__ import annotations
 
 import hashlib
-import random
-import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterator
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
+from tickerleague.adapters.dynamodb import plumbing
+
+# The client and batch reads live in `plumbing`; they are still importable from here, where callers found them.
+from tickerleague.adapters.dynamodb.plumbing import (  # noqa: F401
+    _client,
+    batch_get_raw,
+    client,
+    from_attribute_map,
+    item_name,
+    to_attribute_map,
+)
 from tickerleague.config import settings
+from tickerleague.domain.entries import Entry
 from tickerleague.domain.portfolio import Portfolio, Position
-
-
-@lru_cache(maxsize=1)
-def _serializers() -> tuple[Any, Any]:
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-    return TypeSerializer(), TypeDeserializer()
-
-
-def to_attribute_map(item: dict[str, Any]) -> dict[str, Any]:
-    serializer, _ = _serializers()
-    return {key: serializer.serialize(value) for key, value in item.items() if value is not None}
-
-
-def from_attribute_map(raw: dict[str, Any]) -> dict[str, Any]:
-    _, deserializer = _serializers()
-    return {key: deserializer.deserialize(value) for key, value in raw.items()}
-
-
-def client() -> Any:
-    """A DynamoDB client for the configured endpoint (cached per container by botocore's session)."""
-    return _client(settings().region, settings().dynamodb_endpoint)
-
-
-@lru_cache(maxsize=4)
-def _client(region: str, endpoint: str | None) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "dynamodb", region_name=region, endpoint_url=endpoint,
-        config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=2, read_timeout=5),
-    )
-
-
-BATCH_GET_LIMIT = 100  # DynamoDB's maximum keys per BatchGetItem
-BATCH_GET_ATTEMPTS = 8
-
-
-def item_name(key: dict[str, str]) -> str:
-    """How `batch_get_raw` names an item: "PK|SK"."""
-    return f"{key['PK']}|{key['SK']}"
-
-
-def batch_get_raw(keys: Iterable[dict[str, str]], *, consistent: bool = True) -> dict[str, dict[str, Any]]:
-    """Strongly consistent reads of any number of items, 100 keys per round trip, unprocessed keys retried with
-    jittered backoff: raw attribute maps by "PK|SK" (missing items are absent). 503 when DynamoDB keeps refusing."""
-    from tickerleague.errors import ServiceUnavailable
-
-    table = settings().table_name
-    unique = list({item_name(key): key for key in keys}.values())
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(unique), BATCH_GET_LIMIT):
-        request: dict[str, Any] = {table: {
-            "Keys": [to_attribute_map(key) for key in unique[start:start + BATCH_GET_LIMIT]],
-            "ConsistentRead": consistent,
-        }}
-        for attempt in range(BATCH_GET_ATTEMPTS):
-            response = client().batch_get_item(RequestItems=request)
-            for raw in response.get("Responses", {}).get(table, []):
-                found[f"{raw['PK']['S']}|{raw['SK']['S']}"] = raw
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                break
-            time.sleep(min(0.2, 0.004 * 2**attempt) * random.random())  # noqa: S311 - jitter, not a secret
-        else:
-            raise ServiceUnavailable("The read could not be completed; try again.")
-    return found
 
 
 def entry_key(contest_id: str, user_id: str) -> dict[str, str]:
@@ -112,20 +52,6 @@ def contest_entries_partition(contest_id: str, shard: int) -> str:
 
 def user_entries_partition(user_id: str) -> str:
     return f"USER#{user_id}#ENTRIES"
-
-
-@dataclass(frozen=True)
-class Entry:
-    entry_id: str
-    contest_id: str
-    user_id: str
-    display_name: str
-    status: str  # active | pending_payment | cancelled | refunded
-    joined_at: str  # ISO 8601 with milliseconds, Z
-    portfolio: Portfolio
-    version: int = 0  # bumped by every write of the portfolio; conditions use it for optimistic concurrency
-    trades_by_day: dict[str, int] | None = None  # {"2026-12-01": 3}, for maxTradesPerDay
-    updated_at: str | None = None
 
 
 def _position_to_map(position: Position) -> dict[str, Any]:
@@ -218,3 +144,15 @@ def find_entry_by_id(entry_id: str) -> Entry | None:
         return None
     marker = from_attribute_map(raw)
     return get_entry(marker["contestId"], marker["userId"])
+
+
+def entries_of_contest(contest_id: str) -> Iterator[Entry]:
+    """Every entry of a contest (E3), shard after shard."""
+    for shard in range(settings().entry_shards):
+        request = {"IndexName": "GSI1", "KeyConditionExpression": "GSI1PK = :pk",
+                   "ExpressionAttributeValues": {":pk": {"S": contest_entries_partition(contest_id, shard)}}}
+        for response in plumbing.query_pages(request):
+            for raw in response.get("Items", []):
+                item = from_attribute_map(raw)
+                if item.get("type") == "entry":
+                    yield entry_from_item(item)

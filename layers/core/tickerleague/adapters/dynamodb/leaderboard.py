@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import heapq
 import json
-import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,22 +36,26 @@ from decimal import Decimal
 from typing import Any
 
 from tickerleague.adapters.dynamodb import entries as entries_table
+from tickerleague.adapters.dynamodb import plumbing
 from tickerleague.clock import iso_ms
 from tickerleague.config import settings
 from tickerleague.domain.money import cash_str, pct_str
 from tickerleague.domain.ranking import (
     ROWS_PER_PAGE,
     EntryFacts,
+    HistoryPoint,
     Holding,
+    Row,
     ShardEpoch,
     Standing,
+    epoch_windows,
     pages_of,
     shard_of,
 )
 
 CHANGES_INDEX = "GSI3"
 BATCH_WRITE_LIMIT = 25
-BATCH_GET_LIMIT = 100
+BATCH_GET_LIMIT = plumbing.BATCH_GET_LIMIT
 PARALLELISM = 16
 ATTEMPTS = 8
 FINAL_RUN_ID = "FINAL"
@@ -124,16 +126,12 @@ class Meter:
                 "itemsWritten": self.items_written}
 
 
-def _client() -> Any:
-    return entries_table.client()
-
-
-def _table() -> str:
-    return settings().table_name
+_client = plumbing.client
+_table = plumbing.table_name
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(min(1.0, 0.02 * 2**attempt) * random.random())  # noqa: S311 - jitter, not a secret
+    plumbing.backoff(attempt, base=0.02, cap=1.0)
 
 
 def _parallel[T, R](work: Callable[[T], R], jobs: Sequence[T]) -> list[R]:
@@ -167,16 +165,10 @@ def facts_from_raw(raw: dict[str, Any]) -> EntryFacts:
 
 
 def _query_all(request: dict[str, Any], meter: Meter) -> Iterator[dict[str, Any]]:
-    client = _client()
-    while True:
-        response = client.query(**request, ReturnConsumedCapacity="TOTAL")
+    for response in plumbing.query_pages(request, metered=True):
         items = response.get("Items", [])
         meter.record("Query", response, read=len(items))
         yield from items
-        last = response.get("LastEvaluatedKey")
-        if not last:
-            return
-        request = {**request, "ExclusiveStartKey": last}
 
 
 def _entries_request(contest_id: str, shard: int, changed_since: str | None) -> dict[str, Any]:
@@ -231,25 +223,16 @@ def read_entries_consistent(contest_id: str, meter: Meter, *, shards: int | None
 
 def _batch_get(keys: list[dict[str, Any]], meter: Meter, *, projection: tuple[str, dict[str, str]] | None = None,
                consistent: bool = False) -> list[dict[str, Any]]:
-    """One BatchGetItem of at most 100 keys, unprocessed keys retried. Unlike `entries.batch_get_raw` it projects
+    """One BatchGetItem of at most 100 keys, unprocessed keys retried. Unlike `plumbing.batch_get_raw` it projects
     (only what valuing an entry needs crosses the wire) and meters consumed capacity; callers run it in parallel."""
-    client = _client()
-    table = _table()
-    spec: dict[str, Any] = {"Keys": keys, "ConsistentRead": consistent}
-    if projection is not None:
-        spec.update(ProjectionExpression=projection[0], ExpressionAttributeNames=projection[1])
-    request: dict[str, Any] = {table: spec}
-    found: list[dict[str, Any]] = []
-    for attempt in range(ATTEMPTS):
-        response = client.batch_get_item(RequestItems=request, ReturnConsumedCapacity="TOTAL")
-        items = response.get("Responses", {}).get(table, [])
-        meter.record("BatchGetItem", response, read=len(items))
-        found.extend(items)
-        request = response.get("UnprocessedKeys") or {}
-        if not request:
-            return found
-        _backoff(attempt)
-    raise BoardThrottled("BatchGetItem kept keys unprocessed")
+    def record(response: dict[str, Any], read: int) -> None:
+        meter.record("BatchGetItem", response, read=read)
+
+    try:
+        return plumbing.batch_get_once(keys, consistent=consistent, attempts=ATTEMPTS, base=0.02, cap=1.0,
+                                       projection=projection, on_response=record)
+    except plumbing.Unprocessed as error:
+        raise BoardThrottled("BatchGetItem kept keys unprocessed") from error
 
 
 # ---------------------------------------------------------------------------------------------------- provisional list
@@ -282,15 +265,11 @@ def preview_entries(contest_id: str, positions: Sequence[str | None], limit: int
             "Limit": limit + 1,
         }
         found: list[tuple[str, EntryFacts]] = []
-        client = _client()
-        while len(found) <= limit:  # one row more than needed tells whether the shard has more
-            response = client.query(**request, ReturnConsumedCapacity="TOTAL")
+        for response in plumbing.query_pages(request, metered=True):
             meter.record("Query", response, read=len(response.get("Items", [])))
             found.extend((raw["GSI1SK"]["S"], facts_from_raw(raw)) for raw in response.get("Items", []))
-            last = response.get("LastEvaluatedKey")
-            if not last:
+            if len(found) > limit:  # one row more than needed tells whether the shard has more
                 break
-            request["ExclusiveStartKey"] = last
         return found[:limit], len(found) <= limit
 
     per_shard = _parallel(one_shard, list(range(len(positions))))
@@ -308,9 +287,6 @@ def preview_entries(contest_id: str, positions: Sequence[str | None], limit: int
 
 
 # ---------------------------------------------------------------------------------------------------- stored runs
-Row = tuple[int, str, str, str, str, str]  # rank, entryId, userId, displayName, totalValue, returnPct (wire strings)
-
-
 def row_of(standing: Standing) -> Row:
     return (standing.rank, standing.entry_id, standing.user_id, standing.display_name,
             cash_str(standing.total_value), pct_str(standing.return_pct))
@@ -535,21 +511,12 @@ def get_point(contest_id: str, head: BoardHead, user_id: str, meter: Meter) -> P
     return (int(point[0]), str(point[1]), str(point[2])) if point else None
 
 
-@dataclass(frozen=True)
-class HistoryPoint:
-    at: str  # ISO ms
-    rank: int
-    total_value: str
-    return_pct: str
-
-
 def history_of(contest_id: str, epochs: Sequence[ShardEpoch], user_id: str, meter: Meter) -> list[HistoryPoint]:
     """Every point of one player, oldest first: their rank shard's items, one per run, epoch by epoch. Reads grow
     with the number of runs (about 0.5 RCU each), never with the number of players."""
     points: list[HistoryPoint] = []
     needle = json.dumps(user_id)
-    for index, epoch in enumerate(epochs):
-        until = epochs[index + 1].since if index + 1 < len(epochs) else None
+    for epoch, until in epoch_windows(epochs):
         values: dict[str, Any] = {":pk": _s(ranks_partition(contest_id, epoch.count, shard_of(user_id, epoch.count))),
                                   ":since": _s(epoch.since)}
         condition = "PK = :pk AND SK >= :since"

@@ -1,11 +1,9 @@
-"""Orders, clientOrderId markers, the fill/reserve transaction on the entry item, and the active-symbols set.
+"""Orders, clientOrderId markers and the fill/reserve transaction on the entry item.
 
 Keys (docs/technical-specification.md, O1-O5):
   order              PK ENTRY#<contestId>#<userId>  SK ORDER#<orderId ULID>
                      GSI1 OPENORDERS#<symbol> / <orderId>   only while the order is open (sparse: matching reads it)
   clientOrderId      PK ENTRY#<contestId>#<userId>  SK CLIENTORDER#<clientOrderId>  -> orderId
-  active symbols     PK SYMBOLS#ACTIVE              SK SYMBOLS   a string set of every symbol bought or ordered in a
-                     contest, with a revision counter; the quote refresh and matching jobs read it in one GetItem
 
 Written with the low-level client and boto3's type (de)serializer, like the entry item, so every number stays a
 Decimal. Every state change of a portfolio is ONE TransactWriteItems (`commit`): the entry update, conditioned on
@@ -19,17 +17,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from tickerleague.adapters.dynamodb import entries as entries_table
+from tickerleague.adapters.dynamodb import plumbing
+from tickerleague.adapters.dynamodb.active_symbols import (  # noqa: F401 - the set moved; callers still find it here
+    ACTIVE_SYMBOLS_KEY,
+    active_symbols,
+    add_active_symbols,
+    replace_active_symbols,
+)
+from tickerleague.adapters.dynamodb.entries import entries_of_contest  # noqa: F401 - moved; still found here
 from tickerleague.clock import iso_ms, parse_iso_utc
 from tickerleague.config import settings
 from tickerleague.domain.client_orders import order_fingerprint
 from tickerleague.domain.contests import Contest
+from tickerleague.domain.changes import CommitResult, Outcome, PlacementSnapshot, PortfolioChange
+from tickerleague.domain.entries import Entry
 from tickerleague.domain.portfolio import Portfolio
 from tickerleague.domain.quotes import Quote
 from tickerleague.domain.trading import Order, Reservation
@@ -38,7 +44,6 @@ from tickerleague.errors import ServiceUnavailable
 ORDER_PREFIX = "ORDER#"
 CLIENT_ORDER_PREFIX = "CLIENTORDER#"
 OPEN_ORDERS_PREFIX = "OPENORDERS#"
-ACTIVE_SYMBOLS_KEY = {"PK": "SYMBOLS#ACTIVE", "SK": "SYMBOLS"}
 
 
 # ---------------------------------------------------------------------------------------------------- keys
@@ -142,34 +147,14 @@ def order_from_item(item: dict[str, Any]) -> Order:
     )
 
 
-def _table() -> str:
-    return settings().table_name
-
-
-def _client() -> Any:
-    return entries_table.client()
+_table = plumbing.table_name
+_client = plumbing.client
 
 
 # ---------------------------------------------------------------------------------------------------- reads
 def batch_get(keys: Sequence[dict[str, str]]) -> dict[str, dict[str, Any]]:
     """Consistent reads of any number of keys (see `entries.batch_get_raw`): deserialized items by "PK|SK"."""
     return {name: entries_table.from_attribute_map(raw) for name, raw in entries_table.batch_get_raw(keys).items()}
-
-
-def _name(key: dict[str, str]) -> str:
-    return f"{key['PK']}|{key['SK']}"
-
-
-@dataclass(frozen=True)
-class PlacementSnapshot:
-    """Everything placing an order reads, in ONE BatchGetItem: the contest, the caller's entry, the symbol's
-    latest quote and the clientOrderId marker."""
-
-    contest: Contest | None
-    entry: entries_table.Entry | None
-    quote: Quote | None
-    original_order_id: str | None
-    original_order_hash: str | None = None  # the marker's fingerprint of the original order (None: an old marker)
 
 
 def load_placement(contest_id: str, user_id: str, symbol: str | None,
@@ -185,10 +170,11 @@ def load_placement(contest_id: str, user_id: str, symbol: str | None,
     if client_order_id:
         keys.append(client_order_key(contest_id, user_id, client_order_id))
     raw = entries_table.batch_get_raw(keys)
-    contest_raw = raw.get(_name(contest_key))
-    entry_raw = raw.get(_name(entry_key))
-    quote_raw = raw.get(_name(quote_key(symbol))) if symbol else None
-    marker_raw = raw.get(_name(client_order_key(contest_id, user_id, client_order_id))) if client_order_id else None
+    contest_raw = raw.get(plumbing.item_name(contest_key))
+    entry_raw = raw.get(plumbing.item_name(entry_key))
+    quote_raw = raw.get(plumbing.item_name(quote_key(symbol))) if symbol else None
+    marker_key = client_order_key(contest_id, user_id, client_order_id) if client_order_id else None
+    marker_raw = raw.get(plumbing.item_name(marker_key)) if marker_key else None
     marker = entries_table.from_attribute_map(marker_raw) if marker_raw else {}
     return PlacementSnapshot(
         contest=contests_table.contest_from_raw(contest_raw) if contest_raw else None,
@@ -198,7 +184,7 @@ def load_placement(contest_id: str, user_id: str, symbol: str | None,
     )
 
 
-def get_entry(contest_id: str, user_id: str) -> entries_table.Entry | None:
+def get_entry(contest_id: str, user_id: str) -> Entry | None:
     return entries_table.get_entry(contest_id, user_id, consistent=True)
 
 
@@ -229,16 +215,10 @@ def latest_quotes(symbols: Sequence[str]) -> dict[str, Quote]:
 
 
 def _query(**kwargs: Any) -> Iterator[dict[str, Any]]:
-    """Every item of a query, page after page."""
-    params = {"TableName": _table(), **kwargs}
-    while True:
-        response = _client().query(**params)
+    """Every item of a query, page after page, deserialized."""
+    for response in plumbing.query_pages(kwargs):
         for raw in response.get("Items", []):
             yield entries_table.from_attribute_map(raw)
-        last = response.get("LastEvaluatedKey")
-        if not last:
-            return
-        params["ExclusiveStartKey"] = last
 
 
 def list_orders(contest_id: str, user_id: str, *, status: str | None, limit: int,
@@ -262,8 +242,7 @@ def list_orders(contest_id: str, user_id: str, *, status: str | None, limit: int
         params["ExclusiveStartKey"] = entries_table.to_attribute_map(start)
     orders: list[Order] = []
     last: dict[str, Any] | None = None
-    for _page in range(5):
-        response = _client().query(**params)
+    for _page, response in zip(range(5), plumbing.query_pages(params), strict=False):
         items = response.get("Items", [])
         last = response.get("LastEvaluatedKey")
         for index, raw in enumerate(items):
@@ -273,7 +252,6 @@ def list_orders(contest_id: str, user_id: str, *, status: str | None, limit: int
                 return orders, _order_position(orders[-1]) if more else None
         if not last:
             return orders, None
-        params["ExclusiveStartKey"] = last
     # Five pages scanned without filling the page: go on from where the scan stopped.
     return orders, {name: str(value) for name, value in entries_table.from_attribute_map(last or {}).items()}
 
@@ -305,96 +283,8 @@ def open_orders_for_symbol(symbol: str) -> Iterator[Order]:
         yield order_from_item(item)
 
 
-def entries_of_contest(contest_id: str) -> Iterator[entries_table.Entry]:
-    """Every entry of a contest (E3), shard after shard."""
-    for shard in range(settings().entry_shards):
-        partition = entries_table.contest_entries_partition(contest_id, shard)
-        for item in _query(IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk",
-                           ExpressionAttributeValues={":pk": {"S": partition}}):
-            if item.get("type") == "entry":
-                yield entries_table.entry_from_item(item)
-
-
 # ---------------------------------------------------------------------------------------------------- active symbols
-def active_symbols() -> tuple[set[str], int]:
-    """The symbols the quote refresh and matching jobs look after, and the set's revision."""
-    response = _client().get_item(TableName=_table(), ConsistentRead=True,
-                                  Key=entries_table.to_attribute_map(ACTIVE_SYMBOLS_KEY))
-    raw = response.get("Item")
-    if not raw:
-        return set(), 0
-    item = entries_table.from_attribute_map(raw)
-    return {str(symbol) for symbol in item.get("symbols") or set()}, int(item.get("rev", 0))
-
-
-def add_active_symbols(symbols: Sequence[str]) -> None:
-    """ADD to the set: idempotent and commutative, so concurrent writers never conflict."""
-    if not symbols:
-        return
-    _client().update_item(
-        TableName=_table(), Key=entries_table.to_attribute_map(ACTIVE_SYMBOLS_KEY),
-        UpdateExpression="ADD symbols :symbols, rev :one",
-        ExpressionAttributeValues={":symbols": {"SS": sorted(set(symbols))}, ":one": {"N": "1"}},
-    )
-
-
-def replace_active_symbols(symbols: set[str], expected_rev: int) -> bool:
-    """Set the whole set (reconciliation's prune) unless it changed since it was read; False when it did."""
-    client = _client()
-    values: dict[str, Any] = {":rev": {"N": str(expected_rev)}, ":one": {"N": "1"}}
-    if symbols:
-        expression = "SET symbols = :symbols, rev = if_not_exists(rev, :zero) + :one"
-        values[":symbols"] = {"SS": sorted(symbols)}
-    else:
-        expression = "REMOVE symbols SET rev = if_not_exists(rev, :zero) + :one"
-    values[":zero"] = {"N": "0"}
-    try:
-        client.update_item(
-            TableName=_table(), Key=entries_table.to_attribute_map(ACTIVE_SYMBOLS_KEY),
-            UpdateExpression=expression, ExpressionAttributeValues=values,
-            ConditionExpression="attribute_not_exists(rev) OR rev = :rev",
-        )
-    except client.exceptions.ConditionalCheckFailedException:
-        return False
-    return True
-
-
 # ---------------------------------------------------------------------------------------------------- the transaction
-class Outcome(StrEnum):
-    COMMITTED = "committed"
-    STALE_ENTRY = "stale_entry"  # the entry changed since it was read (its fresh value is in `entry`, if returned)
-    DUPLICATE = "duplicate"  # the clientOrderId was already used (`original_order_id`)
-    ORDER_CHANGED = "order_changed"  # the order being closed is no longer open (`order`, if returned)
-    CONFLICT = "conflict"  # another transaction held an item: try again
-
-
-@dataclass(frozen=True)
-class CommitResult:
-    outcome: Outcome
-    entry: entries_table.Entry | None = None  # COMMITTED: as written; STALE_ENTRY: as found (when returned)
-    original_order_id: str | None = None
-    order: Order | None = None
-    original_order_hash: str | None = None  # DUPLICATE: the marker's fingerprint of the original order
-
-
-@dataclass(frozen=True)
-class PortfolioChange:
-    """The entry as read, its new portfolio, and the new trades-per-day map (None: unchanged)."""
-
-    entry: entries_table.Entry
-    portfolio: Portfolio
-    trades_by_day: dict[str, int] | None = None
-    require_active: bool = True  # placements need an active entry; fills, cancels and expiries do not
-
-    def entry_after(self, now: datetime) -> entries_table.Entry:
-        """The entry as this change writes it."""
-        entry = self.entry
-        return replace(
-            entry, portfolio=self.portfolio, version=entry.version + 1, updated_at=iso_ms(now),
-            trades_by_day=self.trades_by_day if self.trades_by_day is not None else entry.trades_by_day,
-        )
-
-
 def _entry_update(change: PortfolioChange, now: datetime) -> dict[str, Any]:
     entry = change.entry
     after = entries_table.entry_to_item(change.entry_after(now))
@@ -519,11 +409,24 @@ def _cancelled(reasons: list[dict[str, Any]], roles: list[str]) -> CommitResult:
     return CommitResult(Outcome.CONFLICT)
 
 
-def load_order(contest_id: str, user_id: str, order_id: str) -> tuple[Order | None, entries_table.Entry | None]:
+def load_order(contest_id: str, user_id: str, order_id: str) -> tuple[Order | None, Entry | None]:
     """An order and its entry in one consistent BatchGetItem (cancel, fill, expire)."""
     order_item_key = order_key(contest_id, user_id, order_id)
     entry_key = entries_table.entry_key(contest_id, user_id)
     found = batch_get([order_item_key, entry_key])
-    order_item, entry_item = found.get(_name(order_item_key)), found.get(_name(entry_key))
+    order_item, entry_item = found.get(plumbing.item_name(order_item_key)), found.get(plumbing.item_name(entry_key))
     return (order_from_item(order_item) if order_item else None,
             entries_table.entry_from_item(entry_item) if entry_item else None)
+
+
+class OrderTable:
+    """The order store port of the services (`tickerleague.services.ports.OrderStore`) over the table."""
+
+    load_placement = staticmethod(load_placement)
+    get_entry = staticmethod(get_entry)
+    get_order = staticmethod(get_order)
+    load_order = staticmethod(load_order)
+    latest_quotes = staticmethod(latest_quotes)
+    commit = staticmethod(commit)
+    add_active_symbols = staticmethod(add_active_symbols)
+    list_orders = staticmethod(list_orders)

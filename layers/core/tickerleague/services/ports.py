@@ -1,0 +1,51 @@
+"""Ports that services declare and the edge or the adapters implement.
+
+Services reason about positions in a list (DynamoDB's LastEvaluatedKey, a run offset) and never see how the client
+holds them: `Cursors` turns a position into an opaque string for a list `scope` and back. The HTTP edge implements it
+with signed cursors (`tickerleague.http.paging.CURSORS`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # annotations only: a handler that needs one port does not import every port's types
+    from collections.abc import Sequence
+    from datetime import datetime
+
+    from tickerleague.domain.changes import CommitResult, PlacementSnapshot, PortfolioChange
+    from tickerleague.domain.entries import Entry
+    from tickerleague.domain.quotes import Quote
+    from tickerleague.domain.trading import Order
+
+
+class Cursors(Protocol):
+    def seal(self, scope: str, position: dict[str, Any] | None) -> str | None:
+        """An opaque cursor for the next page, or None on the last page (no position)."""
+        ...
+
+    def open(self, scope: str, cursor: str | None) -> dict[str, Any] | None:
+        """The position a cursor holds, None for the first page; INVALID_CURSOR when it was not made for `scope`."""
+        ...
+
+
+class OrderStore(Protocol):
+    """What the order use cases need from storage (`adapters.dynamodb.orders.OrderTable` implements it)."""
+
+    def load_placement(self, contest_id: str, user_id: str, symbol: str | None,
+                       client_order_id: str | None) -> PlacementSnapshot: ...
+
+    def get_entry(self, contest_id: str, user_id: str) -> Entry | None: ...
+
+    def get_order(self, contest_id: str, user_id: str, order_id: str) -> Order | None: ...
+
+    def load_order(self, contest_id: str, user_id: str, order_id: str) -> tuple[Order | None, Entry | None]: ...
+
+    def latest_quotes(self, symbols: Sequence[str]) -> dict[str, Quote]: ...
+
+    def commit(self, change: PortfolioChange, order: Order, *, new_order: bool, now: datetime) -> CommitResult: ...
+
+    def add_active_symbols(self, symbols: Sequence[str]) -> None: ...
+
+    def list_orders(self, contest_id: str, user_id: str, *, status: str | None, limit: int,
+                    start: dict[str, str] | None) -> tuple[list[Order], dict[str, str] | None]: ...
