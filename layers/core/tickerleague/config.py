@@ -98,8 +98,8 @@ class Settings:
     email_link_base_url: str
     notify_chunk_size: int
     # admin and account self-service
-    password_reset_token_seconds: int = 30 * 60
-    password_reset_min_seconds: float = 0.3
+    password_reset_token_seconds: int
+    password_reset_min_seconds: float
     # operations (ops): the health check
     health_check_timeout_seconds: float  # /v1/health's wait for each dependency
     health_queue_urls: tuple[tuple[str, str], ...]  # queues /v1/health checks: every *_QUEUE_URL

@@ -18,9 +18,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from tickerleague.domain.principal import Principal
 from tickerleague.errors import DomainError, IdempotencyKeyInUse, IdempotencyKeyReused, ValidationFailed
 from tickerleague.http.logs import logger
-from tickerleague.domain.principal import Principal
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -12,10 +12,10 @@ import time
 from functools import lru_cache
 
 from tickerleague.config import settings
+from tickerleague.domain.principal import Principal
 from tickerleague.domain.rate_limit import Bucket, Decision
 from tickerleague.errors import RateLimited
 from tickerleague.http.logs import logger
-from tickerleague.domain.principal import Principal
 
 ORDER_ROUTES = frozenset({
     ("POST", "/v1/contests/{contestId}/orders"),

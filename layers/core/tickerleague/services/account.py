@@ -13,8 +13,8 @@ from tickerleague.clock import iso
 from tickerleague.config import settings
 from tickerleague.domain import throttle as throttling
 from tickerleague.domain import users as rules
-from tickerleague.errors import InvalidCredentials, InvalidToken, NotFound, TooManyAttempts, ValidationFailed
 from tickerleague.domain.principal import Principal
+from tickerleague.errors import InvalidCredentials, InvalidToken, NotFound, TooManyAttempts, ValidationFailed
 from tickerleague.ids import new_ulid
 from tickerleague.services import audit
 from tickerleague.services.audit import RequestOrigin

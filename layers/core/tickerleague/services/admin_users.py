@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tickerleague.clock import iso
-from tickerleague.errors import Conflict, NotFound
 from tickerleague.domain.principal import Principal
+from tickerleague.errors import Conflict, NotFound
 from tickerleague.ids import is_ulid
 from tickerleague.services import audit
 from tickerleague.services.audit import RequestOrigin

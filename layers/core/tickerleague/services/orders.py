@@ -28,9 +28,9 @@ from tickerleague.adapters.dynamodb.orders import fingerprint_of
 from tickerleague.adapters.dynamodb.plumbing import backoff_seconds
 from tickerleague.config import settings
 from tickerleague.domain.changes import Outcome, PlacementSnapshot, PortfolioChange
+from tickerleague.domain.client_orders import order_fingerprint
 from tickerleague.domain.contests import Contest
 from tickerleague.domain.entries import Entry
-from tickerleague.domain.client_orders import order_fingerprint
 from tickerleague.domain.market_calendar import TradingCalendar
 from tickerleague.domain.money import ZERO
 from tickerleague.domain.principal import Principal
@@ -52,7 +52,7 @@ from tickerleague.domain.trading import (
     require_tradable,
     validate_request,
 )
-from tickerleague.errors import ClientOrderIdReused, Conflict, DomainError, NotFound, RuleViolation, ServiceUnavailable
+from tickerleague.errors import ClientOrderIdReused, Conflict, NotFound, RuleViolation, ServiceUnavailable
 from tickerleague.ids import is_ulid, new_ulid
 from tickerleague.services.active_symbols import (
     forget_active_symbol_cache,  # noqa: F401 - moved; still found here

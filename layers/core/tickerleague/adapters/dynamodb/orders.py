@@ -31,10 +31,8 @@ from tickerleague.adapters.dynamodb.active_symbols import (  # noqa: F401 - the 
 )
 from tickerleague.adapters.dynamodb.entries import entries_of_contest  # noqa: F401 - moved; still found here
 from tickerleague.clock import iso_ms, parse_iso_utc
-from tickerleague.config import settings
-from tickerleague.domain.client_orders import order_fingerprint
-from tickerleague.domain.contests import Contest
 from tickerleague.domain.changes import CommitResult, Outcome, PlacementSnapshot, PortfolioChange
+from tickerleague.domain.client_orders import order_fingerprint
 from tickerleague.domain.entries import Entry
 from tickerleague.domain.portfolio import Portfolio
 from tickerleague.domain.quotes import Quote
