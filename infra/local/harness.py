@@ -55,6 +55,7 @@ class RunningStack:
     log_path: Path | None = None
     stack: LocalStack | None = None
     process: subprocess.Popen[bytes] | None = None
+    stripe_url: str | None = None  # localstripe's base address
 
 
 @contextlib.contextmanager
@@ -78,6 +79,7 @@ def running_stack(
     """
     port = port or free_port()
     ddb_port = ddb_port or free_port()
+    stripe_port = free_port()  # localstripe: never the fixed 8420 from a test
     with tempfile.TemporaryDirectory(prefix="local-stack-") as tmp:
         state_dir = Path(tmp)
         config = StackConfig(
@@ -86,6 +88,7 @@ def running_stack(
             port=port,
             ddb_port=ddb_port,
             ddb_endpoint=ddb_endpoint,
+            stripe_port=stripe_port,
             in_memory=True,
             seed=seed,
             env_overrides=dict(env_overrides or {}),
@@ -109,7 +112,7 @@ def _in_process(config: StackConfig, table_name: str | None) -> Iterator[Running
     stack = LocalStack(config)
     stack.start()
     try:
-        yield RunningStack(stack.url, stack.ddb_endpoint, config.state_dir, stack=stack)
+        yield RunningStack(stack.url, stack.ddb_endpoint, config.state_dir, stack=stack, stripe_url=stack.stripe_url)
     finally:
         stack.stop()
 
@@ -117,6 +120,7 @@ def _in_process(config: StackConfig, table_name: str | None) -> Iterator[Running
 def _command(config: StackConfig, table_name: str | None) -> list[str]:
     command = [sys.executable, "-m", "infra.local.stack", "--template", str(config.template_path)]
     command += ["--state-dir", str(config.state_dir), "--port", str(config.port), "--ddb-port", str(config.ddb_port)]
+    command += ["--stripe-port", str(config.stripe_port)]
     command.append("--in-memory")
     if config.parameters_file is None:
         command.append("--no-parameters")
@@ -150,7 +154,8 @@ def _subprocess(config: StackConfig, table_name: str | None) -> Iterator[Running
         try:
             _wait_for_port(process, config.port, log_path)
             ddb = config.ddb_endpoint or f"http://127.0.0.1:{config.ddb_port}"
-            yield RunningStack(f"http://127.0.0.1:{config.port}", ddb, config.state_dir, log_path, process=process)
+            yield RunningStack(f"http://127.0.0.1:{config.port}", ddb, config.state_dir, log_path, process=process,
+                               stripe_url=f"http://127.0.0.1:{config.stripe_port}")
         finally:
             _terminate(process)
 

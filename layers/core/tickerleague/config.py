@@ -47,6 +47,14 @@ class Settings:
     entry_shards: int
     local_stack: bool
     version: str
+    # payments (Stripe)
+    payment_hold_seconds: int = 900
+    stripe_api_base: str | None = None  # None: Stripe's own; locally localstripe (http://127.0.0.1:8420)
+    stripe_secret_key_secret_id: str = ""  # empty: the local key (localstripe accepts any sk_test_ key)
+    stripe_webhook_secret_id: str = ""  # empty: LOCAL_STRIPE_WEBHOOK_SECRET
+    stripe_events_queue_url: str = ""
+    local_stripe_webhook_secret: str = "whsec_local_development"
+    local_stripe_port: int = 8420
 
     @property
     def is_local(self) -> bool:
@@ -84,4 +92,12 @@ def settings() -> Settings:
         entry_shards=_int("ENTRY_SHARDS", 8),
         local_stack=os.environ.get("LOCAL_STACK", "") == "1",
         version=os.environ.get("APP_VERSION", __version__),
+        # payments (Stripe)
+        payment_hold_seconds=_int("PAYMENT_HOLD_SECONDS", 900),
+        stripe_api_base=os.environ.get("STRIPE_API_BASE", "").strip() or None,
+        stripe_secret_key_secret_id=os.environ.get("STRIPE_SECRET_KEY_SECRET_ID", ""),
+        stripe_webhook_secret_id=os.environ.get("STRIPE_WEBHOOK_SECRET_ID", ""),
+        stripe_events_queue_url=os.environ.get("STRIPE_EVENTS_QUEUE_URL", ""),
+        local_stripe_webhook_secret=os.environ.get("LOCAL_STRIPE_WEBHOOK_SECRET", "") or "whsec_local_development",
+        local_stripe_port=_int("LOCAL_STRIPE_PORT", 8420),
     )

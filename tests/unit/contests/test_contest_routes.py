@@ -67,8 +67,10 @@ def test_create_answers_a_draft_in_the_contract_shape(world: World) -> None:
     assert body["createdAt"].endswith("Z") and body["updatedAt"] == body["createdAt"]
 
 
-@pytest.mark.parametrize(("fee", "shown"), [({"amount": "10", "currency": "USD"}, {"amount": "10.00", "currency": "usd"}),
-                                           ({"amount": "500", "currency": "jpy"}, {"amount": "500", "currency": "jpy"})])
+@pytest.mark.parametrize(("fee", "shown"), [
+    ({"amount": "10", "currency": "USD"}, {"amount": "10.00", "currency": "usd"}),
+    ({"amount": "500", "currency": "jpy"}, {"amount": "500", "currency": "jpy"}),
+])
 def test_create_keeps_an_entry_fee_in_the_currency_decimals(world: World, fee: dict[str, str],
                                                             shown: dict[str, str]) -> None:
     answer = create(world.admin, entryFee=fee)
