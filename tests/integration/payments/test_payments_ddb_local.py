@@ -258,3 +258,30 @@ def test_an_event_for_a_payment_intent_that_is_not_ours_changes_nothing(payments
     assert stripe_events.process(localstripe.event("evt_foreign", "payment_intent.succeeded", foreign)) == "not_ours"
     assert stripe_events.process(localstripe.event("evt_foreign", "payment_intent.succeeded", foreign)) == \
         "duplicate_event"
+
+
+def test_cancelling_a_paid_contest_refunds_every_paid_entry_once_and_cancels_pending_ones(
+        payments_env: list[Any], localstripe_url: str) -> None:
+    from tickerleague.services import contests as service
+    from tickerleague.services import payments, payments_cancellation
+
+    contest = paid_contest(max_entries=10)
+    paid_users, pending_users = [new_ulid() for _ in range(3)], [new_ulid() for _ in range(2)]
+    intents = {}
+    for user in paid_users + pending_users:
+        intents[user] = join(user, contest.contest_id).payment.intent_id
+    for user in paid_users:
+        localstripe.pay(localstripe_url, intents[user])
+        payments.my_payment(user, contest.contest_id)
+    service.cancel_contest(service.Actor(new_ulid()), contest.contest_id, lifecycle=NoWorkflows())
+    with ThreadPoolExecutor(max_workers=3) as pool:  # overlapping sweeps (a slow one and the next minute's)
+        list(pool.map(lambda _: payments_cancellation.settle_cancelled_contests(), range(3)))
+    payments_cancellation.settle_cancelled_contests()  # finds every entry final: marks the contest settled
+    assert payments_cancellation.settle_cancelled_contests()["contests"] == 0  # out of the sweep's query
+    for user in paid_users:
+        assert record(contest.contest_id, user).entry_status == "refunded"
+        assert len(localstripe.refunds(localstripe_url, intents[user])) == 1
+    for user in pending_users:
+        assert record(contest.contest_id, user).entry_status == "cancelled"
+        assert localstripe.pay(localstripe_url, intents[user])["status"] == "canceled"
+    assert [event[0] for event in payments_env].count("EntryRefunded") == 3

@@ -347,10 +347,15 @@ def _expire_one(hold: dict[str, Any], now: datetime) -> str:
             intent = stripe.retrieve_intent(record.intent_id)  # already succeeded (or cancelled): apply what it is
         outcome = apply_intent(intent, now=now)
         return "paid" if outcome == "activated" else "expired"
+    return "expired" if expire_without_intent(record, now) else "stale"
+
+
+def expire_without_intent(record: PaymentRecord, now: datetime) -> bool:
+    """A pending entry that never got its PaymentIntent (Stripe failed at join): cancelled, its seat freed."""
     change = _base_change(record, None, sets={"status": "cancelled", "paymentStatus": "canceled",
                                               "updatedAt": iso_ms(now), "paymentUpdatedAt": iso_ms(now)},
-                          removes=("holdExpiresAt",), seat_delta=-1, delete_hold={"PK": hold["PK"], "SK": hold["SK"]})
-    return "expired" if store.apply(change, now) == "applied" else "stale"
+                          removes=("holdExpiresAt",), seat_delta=-1, delete_hold=_hold(record))
+    return store.apply(change, now) == "applied"
 
 
 # ---------------------------------------------------------------------------------------------------- refunds
