@@ -285,3 +285,27 @@ def test_cancelling_a_paid_contest_refunds_every_paid_entry_once_and_cancels_pen
         assert record(contest.contest_id, user).entry_status == "cancelled"
         assert localstripe.pay(localstripe_url, intents[user])["status"] == "canceled"
     assert [event[0] for event in payments_env].count("EntryRefunded") == 3
+
+
+def test_nightly_reconciliation_repairs_lost_events_and_dashboard_refunds(payments_env: list[Any],
+                                                                         localstripe_url: str) -> None:
+    import requests
+    from tickerleague.services import payments_reconciliation
+
+    contest = paid_contest()
+    lost, refunded_outside = new_ulid(), new_ulid()
+    lost_intent = join(lost, contest.contest_id).payment.intent_id
+    outside_intent = join(refunded_outside, contest.contest_id).payment.intent_id
+    localstripe.pay(localstripe_url, lost_intent)  # its webhook never arrives
+    localstripe.pay(localstripe_url, outside_intent)
+    requests.post(f"{localstripe_url}/v1/refunds", auth=localstripe.KEY, timeout=10,
+                  data={"payment_intent": outside_intent}).raise_for_status()  # "Stripe's dashboard"
+    ours = {lost_intent, outside_intent}  # localstripe is shared by the session: other tests' intents are listed too
+    report = payments_reconciliation.reconcile_payments(utcnow())
+    assert report.repaired == 2 and [found for found in report.differences if found[1] in ours] == []
+    assert record(contest.contest_id, lost).entry_status == "active"
+    outside = record(contest.contest_id, refunded_outside)
+    assert (outside.entry_status, outside.payment_status, outside.refunded_amount) == ("refunded", "refunded",
+                                                                                       Decimal("10.00"))
+    again = payments_reconciliation.reconcile_payments(utcnow())
+    assert again.repaired == 0 and [found for found in again.differences if found[1] in ours] == []

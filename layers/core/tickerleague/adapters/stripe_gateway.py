@@ -103,6 +103,7 @@ def intent_state(obj: Any) -> IntentState:
         intent_id=str(intent["id"]), status=str(intent["status"]), amount=int(intent["amount"]),
         currency=str(intent["currency"]).lower(), amount_refunded=_amount_refunded(intent),
         metadata={str(key): str(value) for key, value in dict(metadata).items()},
+        created=int(intent.get("created") or 0),
     )
 
 
@@ -138,11 +139,18 @@ def create_refund(intent_id: str, *, metadata: Mapping[str, str], idempotency_ke
 
 
 def intents_created_since(since: datetime) -> Iterator[IntentState]:
-    """Every PaymentIntent created at or after `since`, paged by the library (reconciliation)."""
-    pages = _call(client().v1.payment_intents.list,
-                  params={"created": {"gte": int(since.timestamp())}, "limit": 100, "expand": ["data.latest_charge"]})
+    """Every PaymentIntent created at or after `since`, paged by the library's auto-paging (reconciliation).
+    localstripe refuses the `created` filter: then every PaymentIntent is listed and filtered here."""
+    floor = int(since.timestamp())
+    params: dict[str, Any] = {"created": {"gte": floor}, "limit": 100, "expand": ["data.latest_charge"]}
+    try:
+        pages = _call(client().v1.payment_intents.list, params=params)
+    except StripeRefused:
+        pages = _call(client().v1.payment_intents.list, params={"limit": 100})
     for intent in pages.auto_paging_iter():
-        yield intent_state(intent)
+        state = intent_state(intent)
+        if state.created >= floor:
+            yield state
 
 
 def verify_webhook(payload: bytes, signature_header: str | None) -> dict[str, Any]:

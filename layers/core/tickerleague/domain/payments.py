@@ -118,6 +118,7 @@ class IntentState:
     currency: str
     amount_refunded: int  # minor units, summed over its charges
     metadata: Mapping[str, str]
+    created: int = 0  # epoch seconds
 
 
 def payment_status_of(intent: IntentState) -> PaymentStatus:
