@@ -55,7 +55,7 @@ dev-reset: venv node_modules localstripe-venv  ## wipe .local/ (local data, gene
 # ---------------------------------------------------------------- benchmarks (measured, never asserted on time)
 BENCH_ENTRIES ?= 100000
 
-.PHONY: bench bench-leaderboard bench-cold-start bench-roundtrips bench-trading
+.PHONY: bench bench-leaderboard bench-cold-start bench-roundtrips bench-trading bench-payments
 
 bench: bench-leaderboard bench-cold-start bench-roundtrips bench-trading  ## every benchmark, each prints a markdown table
 
@@ -70,6 +70,9 @@ bench-roundtrips: venv  ## DynamoDB round trips per contest and entry route (bot
 
 bench-trading: venv node_modules  ## round trips per trading route; order placements/s vs a bare TransactWriteItems
 	$(PYTHON) -m benchmarks.trading
+
+bench-payments: venv  ## webhook -> entry active, p50/p95 over 100 payments, against a running `make dev`
+	$(PYTHON) -m benchmarks.payments --api http://127.0.0.1:$${LOCAL_API_PORT:-3000} --stripe http://127.0.0.1:$${LOCAL_STRIPE_PORT:-8420}
 
 # ---------------------------------------------------------------- API specification and template checks
 .PHONY: spec spec-check check-template
