@@ -89,7 +89,7 @@ check-template: venv  ## cfn-lint, sam validate --lint, offline sam build + buil
 # ---------------------------------------------------------------- the whole gate (.ci/run calls this)
 .PHONY: test lint typecheck pytest
 
-test: venv node_modules lint typecheck spec-check pytest check-template  ## everything CI runs, from a fresh clone
+test: venv node_modules localstripe-venv lint typecheck spec-check pytest check-template  ## everything CI runs, from a fresh clone
 
 lint: venv  ## ruff
 	$(PYTHON) -m ruff check .
@@ -98,7 +98,7 @@ typecheck: venv  ## mypy over the layer, the handlers and infra
 	$(PYTHON) -m mypy
 
 # pytest exits 5 when it collected no test: make treats that as a failure, so an empty run never passes.
-pytest: venv node_modules  ## unit (moto), contract, workflow, integration (DynamoDB Local) and e2e (local stack) tests
+pytest: venv node_modules localstripe-venv  ## unit (moto), contract, workflow, integration (DynamoDB Local) and e2e (local stack) tests
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests
 
 # ---------------------------------------------------------------- AWS (needs credentials; nothing in `make test` calls these)
