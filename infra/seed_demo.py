@@ -1,9 +1,10 @@
 """Demo data for the local stack, idempotent (infra/seed.py calls `seed_demo` after the admin exists and
 `rearm_lifecycles` after every start).
 
-Four contests, found again by their slugs on later runs: one scheduled (starts in a day), one active (started
+Five contests, found again by their slugs on later runs: one scheduled (starts in a day), one active (started
 yesterday, created directly in `active` and given a lifecycle execution so it ends on time), one ended (with final
-standings when the leaderboard code is there) and one private; and four demo players (password
+standings when the leaderboard code is there), one private and one paid (5.00 usd, nobody joined);
+and four demo players (password
 LOCAL_DEMO_PASSWORD, default "local-demo-password") joined to them.
 """
 
@@ -17,7 +18,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from tickerleague.clock import utcnow
-from tickerleague.domain.contests import Contest, ContestDefinition, ContestRules, ContestStatus, Visibility
+from tickerleague.domain.contests import (
+    Contest,
+    ContestDefinition,
+    ContestRules,
+    ContestStatus,
+    EntryFee,
+    Visibility,
+)
 
 logger = logging.getLogger("tickerleague.seed")
 
@@ -35,6 +43,8 @@ class DemoContest:
     visibility: Visibility = Visibility.PUBLIC
     description: str = ""
     rules: ContestRules = field(default_factory=ContestRules)
+    entry_fee: EntryFee | None = None  # paid: nobody is joined by the seed (try the paid join yourself, README)
+    max_entries: int | None = None
 
 
 DEMO_CONTESTS = (
@@ -48,6 +58,9 @@ DEMO_CONTESTS = (
                 description="Finished: see the final standings."),
     DemoContest("Friends and Family Cup", ContestStatus.SCHEDULED, timedelta(days=2), timedelta(days=9),
                 visibility=Visibility.PRIVATE, description="Invite only."),
+    DemoContest("Paid Pro League", ContestStatus.SCHEDULED, timedelta(days=1), timedelta(days=8),
+                description="5.00 USD to enter; pay at localstripe with card 4242 4242 4242 4242.",
+                entry_fee=EntryFee(Decimal("5.00"), "usd"), max_entries=50),
 )
 
 
@@ -72,7 +85,8 @@ def seed_players(now: datetime) -> list[str]:
 
 def _definition(demo: DemoContest, now: datetime) -> ContestDefinition:
     return ContestDefinition(name=demo.name, description=demo.description, starts_at=now + demo.starts_in,
-                             ends_at=now + demo.ends_in, visibility=demo.visibility, rules=demo.rules)
+                             ends_at=now + demo.ends_in, visibility=demo.visibility, rules=demo.rules,
+                             entry_fee=demo.entry_fee, max_entries=demo.max_entries)
 
 
 def _existing(demo: DemoContest) -> Contest | None:
@@ -154,7 +168,7 @@ def seed_demo(admin_id: str, now: datetime | None = None) -> list[Contest]:
             continue
         build = builders.get(demo.status, lambda demo: _scheduled(demo, admin_id, moment))
         contest = build(demo)
-        if contest.status is not ContestStatus.ENDED:
+        if contest.status is not ContestStatus.ENDED and demo.entry_fee is None:
             _join_all(contest, players)
         logger.info("seeded demo contest %s (%s)", contest.slug, contest.status.value)
         seeded.append(contest)

@@ -56,6 +56,7 @@ class RunningStack:
     stack: LocalStack | None = None
     process: subprocess.Popen[bytes] | None = None
     mail_url: str | None = None  # the SendGrid stand-in (infra/local/mailbox.py)
+    stripe_url: str | None = None  # localstripe's base address
 
 
 @contextlib.contextmanager
@@ -80,6 +81,7 @@ def running_stack(
     port = port or free_port()
     ddb_port = ddb_port or free_port()
     mail_port = free_port()
+    stripe_port = free_port()  # localstripe: never the fixed 8420 from a test
     with tempfile.TemporaryDirectory(prefix="local-stack-") as tmp:
         state_dir = Path(tmp)
         config = StackConfig(
@@ -89,6 +91,7 @@ def running_stack(
             ddb_port=ddb_port,
             mail_port=mail_port,
             ddb_endpoint=ddb_endpoint,
+            stripe_port=stripe_port,
             in_memory=True,
             seed=seed,
             env_overrides=dict(env_overrides or {}),
@@ -113,7 +116,7 @@ def _in_process(config: StackConfig, table_name: str | None) -> Iterator[Running
     stack.start()
     try:
         yield RunningStack(stack.url, stack.ddb_endpoint, config.state_dir, stack=stack,
-                           mail_url=f"http://127.0.0.1:{config.mail_port}")
+                           mail_url=f"http://127.0.0.1:{config.mail_port}", stripe_url=stack.stripe_url)
     finally:
         stack.stop()
 
@@ -122,6 +125,7 @@ def _command(config: StackConfig, table_name: str | None) -> list[str]:
     command = [sys.executable, "-m", "infra.local.stack", "--template", str(config.template_path)]
     command += ["--state-dir", str(config.state_dir), "--port", str(config.port), "--ddb-port", str(config.ddb_port)]
     command += ["--mail-port", str(config.mail_port)]
+    command += ["--stripe-port", str(config.stripe_port)]
     command.append("--in-memory")
     if config.parameters_file is None:
         command.append("--no-parameters")
@@ -156,7 +160,8 @@ def _subprocess(config: StackConfig, table_name: str | None) -> Iterator[Running
             _wait_for_port(process, config.port, log_path)
             ddb = config.ddb_endpoint or f"http://127.0.0.1:{config.ddb_port}"
             yield RunningStack(f"http://127.0.0.1:{config.port}", ddb, config.state_dir, log_path, process=process,
-                               mail_url=f"http://127.0.0.1:{config.mail_port}")
+                               mail_url=f"http://127.0.0.1:{config.mail_port}",
+                               stripe_url=f"http://127.0.0.1:{config.stripe_port}")
         finally:
             _terminate(process)
 

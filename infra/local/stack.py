@@ -40,6 +40,7 @@ from infra.local.api_docs import ApiDocs
 from infra.local.dynamodb_local import DynamoDBLocal, ensure_table, port_in_use, start_dynamodb_local
 from infra.local.gateway import GatewayServer, LocalGateway
 from infra.local.invoke import Invoker, merged_environment
+from infra.local.localstripe import LocalStripe, start_localstripe
 from infra.local.queues import QueueRunner, event_rule_pollers, sqs_pollers
 from infra.local.resources import create_queue_rules, create_resources
 from infra.local.schedules import ScheduleRunner, rate_override_from_env
@@ -80,6 +81,7 @@ class StackConfig:
     physical_names: dict[str, str] = field(default_factory=dict)
     queue_wait_seconds: int = 1
     mail_port: int = 8025  # the SendGrid stand-in (infra/local/mailbox.py); 0: do not start it
+    stripe_port: int = field(default_factory=lambda: int(os.environ.get("LOCAL_STRIPE_PORT") or "8420"))
 
 
 # Every local client (browser, curl, test suites) is 127.0.0.1, so the per-IP login limit would lock everyone out
@@ -109,6 +111,19 @@ def base_environment(ddb_endpoint: str, region: str) -> dict[str, str]:
         # What /v1/health reports as local components (name=host:port, comma-separated; add each local server).
         "LOCAL_COMPONENTS": f"dynamodb-local={urlsplit(ddb_endpoint).netloc}",
     }
+
+
+def payments_environment(stripe_url: str) -> dict[str, str]:
+    """Stripe is localstripe; keys are local values, not Secrets Manager ids (empty id = local value)."""
+    env = {
+        "STRIPE_API_BASE": stripe_url,
+        "STRIPE_SECRET_KEY_SECRET_ID": "",
+        "STRIPE_WEBHOOK_SECRET_ID": "",
+        "LOCAL_STRIPE_WEBHOOK_SECRET": os.environ.get("LOCAL_STRIPE_WEBHOOK_SECRET") or "whsec_local_development",
+    }
+    if os.environ.get("PAYMENT_HOLD_SECONDS"):
+        env["PAYMENT_HOLD_SECONDS"] = os.environ["PAYMENT_HOLD_SECONDS"]
+    return env
 
 
 # ---------------------------------------------------------------------- single instance
@@ -197,6 +212,7 @@ class LocalStack:
         self.queues: QueueRunner | None = None
         self.ddb: DynamoDBLocal | None = None
         self.mailbox: Any = None
+        self.stripe: LocalStripe | None = None
         self.ddb_endpoint = config.ddb_endpoint or f"http://127.0.0.1:{config.ddb_port}"
         self._undo: list[tuple[str, Callable[[], None]]] = []
         self._saved_env: dict[str, str] | None = None
@@ -220,6 +236,7 @@ class LocalStack:
         self._lock()
         self._check_ports()
         self._start_dynamodb()
+        self._start_localstripe()
         self._set_environment(base_environment(self.ddb_endpoint, "us-east-1"))
         from infra.local.moto_setup import local_moto  # heavy: imported only once the lock and ports are ours
 
@@ -240,8 +257,14 @@ class LocalStack:
             **merged_environment(template.functions.values()),
             **base_environment(self.ddb_endpoint, template.settings.region),
             **self._start_mailbox(),
+            **payments_environment(self.stripe_url),
             **config.env_overrides,
         }
+        # /v1/health names every local component it depends on (services/health.py).
+        components = [env.get("LOCAL_COMPONENTS", ""), f"localstripe=127.0.0.1:{self.config.stripe_port}"]
+        if self.mailbox is not None:
+            components.append(f"mailbox={self.config.host}:{self.config.mail_port}")
+        env["LOCAL_COMPONENTS"] = ",".join(part for part in components if part)
         self._set_environment(env)
         use_utc_process_timezone()
         self.invoker = Invoker(template.functions)
@@ -253,6 +276,7 @@ class LocalStack:
             call_seed_hook("on_start", env)
         self._start_runners(template, self.invoker)
         self._start_gateway(template, self.invoker)
+        self._register_stripe_webhook()
 
     def _lock(self) -> None:
         lock = InstanceLock(self.config.state_dir)
@@ -281,6 +305,8 @@ class LocalStack:
             raise StackError(f"port {self.config.mail_port} (mail stand-in, LOCAL_MAIL_PORT) is in use")
         if self.config.ddb_endpoint is None and port_in_use(self.config.ddb_port):
             raise StackError(f"port {self.config.ddb_port} (DynamoDB Local) is in use by another process")
+        if port_in_use(self.config.stripe_port):
+            raise StackError(f"port {self.config.stripe_port} (localstripe, LOCAL_STRIPE_PORT) is in use")
 
     def _start_dynamodb(self) -> None:
         if self.config.ddb_endpoint is not None:
@@ -293,6 +319,24 @@ class LocalStack:
             log_path=state / "dynamodb-local.log",
         )
         self._undo.append(("DynamoDB Local", self.ddb.stop))
+
+    @property
+    def stripe_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.stripe_port}"
+
+    def _start_localstripe(self) -> None:
+        state = self.config.state_dir
+        self.stripe = start_localstripe(
+            self.config.stripe_port,
+            state_file=None if self.config.in_memory else state / "localstripe.pickle",
+            log_path=state / "localstripe.log",
+        )
+        self._undo.append(("localstripe", self.stripe.stop))
+
+    def _register_stripe_webhook(self) -> None:
+        assert self.stripe is not None and self.server is not None
+        secret = os.environ.get("LOCAL_STRIPE_WEBHOOK_SECRET") or "whsec_local_development"
+        self.stripe.register_webhook(f"{self.server.url}/v1/webhooks/stripe", secret)
 
     def _set_environment(self, values: Mapping[str, str]) -> None:
         if self._saved_env is None:
@@ -369,6 +413,7 @@ def banner(stack: LocalStack) -> str:
         f"  API docs   {stack.url}/docs   (Swagger UI, Try it out calls this stack)",
         f"  DynamoDB   {stack.ddb_endpoint}   ({data})",
         *([f"  Mail       {stack.mailbox.url}/   (what the stack sent, as players read it)"] if stack.mailbox else []),
+        f"  Stripe     {stack.stripe_url}   (localstripe; webhook secret $LOCAL_STRIPE_WEBHOOK_SECRET)",
         f"  Admin      {admin_email} / $LOCAL_ADMIN_PASSWORD (default: local-admin-password)",
         f"  Jobs       {len(template.schedules)} schedule(s), {len(template.sqs_events)} queue consumer(s),"
         f" {len(template.state_machines)} state machine(s)",
@@ -389,6 +434,8 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
     parser.add_argument("--ddb-port", type=int, default=int(os.environ.get("LOCAL_DDB_PORT", "8000")))
     parser.add_argument("--mail-port", type=int, default=int(os.environ.get("LOCAL_MAIL_PORT", "8025")),
                         help="the SendGrid stand-in's port (0: none)")
+    parser.add_argument("--stripe-port", type=int, default=int(os.environ.get("LOCAL_STRIPE_PORT") or "8420"),
+                        help="localstripe's port (LOCAL_STRIPE_PORT)")
     parser.add_argument("--ddb-endpoint", help="use this running DynamoDB Local instead of starting one")
     parser.add_argument("--in-memory", action="store_true", help="DynamoDB Local -inMemory (nothing persists)")
     parser.add_argument("--reset", action="store_true", help="wipe the state dir (.local/) before starting")
@@ -403,6 +450,7 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         port=args.port,
         ddb_port=args.ddb_port,
         mail_port=args.mail_port,
+        stripe_port=args.stripe_port,
         ddb_endpoint=args.ddb_endpoint,
         in_memory=args.in_memory,
         reset=args.reset,

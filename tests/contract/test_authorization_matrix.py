@@ -70,6 +70,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int | str]] = {
     ("POST", "/v1/auth/password"): SIGNED_IN,
     ("POST", "/v1/auth/password-reset"): PUBLIC,
     ("POST", "/v1/auth/password-reset/confirm"): PUBLIC,
+    ("GET", "/v1/contests/{contestId}/entries/me/payment"): MY_ENTRY,  # a free contest: 404 for its entrant too
+    ("POST", "/v1/admin/contests/{contestId}/entries/{entryId}/refund"): ADMIN_ONLY,
+    ("POST", "/v1/webhooks/stripe"): PUBLIC,  # unsigned: 400 BAD_SIGNATURE for everyone
 }
 
 
@@ -79,6 +82,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
                                                  "limitPrice": "1.00"},
     ("POST", "/v1/admin/users/{userId}/suspend"): {"reason": "authorization matrix"},
     ("PATCH", "/v1/me"): {"displayName": "Renamed"},
+    ("POST", "/v1/admin/contests/{contestId}/entries/{entryId}/refund"): {"reason": "matrix"},
 }
 
 
@@ -144,15 +148,15 @@ def scenario(moto_table: str, monkeypatch: pytest.MonkeyPatch) -> Scenario:
     contest_id = created["id"]
     call(contests.publish, _event("POST", "/v1/contests/{contestId}/publish", {"contestId": contest_id},
                                   caller=admin.caller))
-    call(entries.join, _event("POST", "/v1/contests/{contestId}/entries", {"contestId": contest_id},
-                              caller=player.caller, body={"inviteCode": created["inviteCode"]}))
+    joined = call(entries.join, _event("POST", "/v1/contests/{contestId}/entries", {"contestId": contest_id},
+                                       caller=player.caller, body={"inviteCode": created["inviteCode"]}))
     force_status(contest_id, "active")
     placed = call(orders.place, _event("POST", "/v1/contests/{contestId}/orders", {"contestId": contest_id},
                                        caller=player.caller,
                                        body=BODIES[("POST", "/v1/contests/{contestId}/orders")]))
     assert placed.status == 201, placed.body
     return Scenario(people, {"contestId": contest_id, "orderId": placed.body["id"], "symbol": "AAPL",
-                             "userId": player.user_id})
+                             "userId": player.user_id, "entryId": joined.body["id"]})
 
 
 def _event(method: str, resource: str, params: dict[str, str], *, caller: Caller | None = None,

@@ -105,6 +105,14 @@ class Settings:
     health_queue_urls: tuple[tuple[str, str], ...]  # queues /v1/health checks: every *_QUEUE_URL
     health_secret_ids: tuple[tuple[str, str], ...]  # secrets /v1/health checks: every *_SECRET_ID
     local_components: tuple[tuple[str, str, int], ...]  # local servers /v1/health checks
+    # payments (Stripe)
+    payment_hold_seconds: int = 900
+    stripe_api_base: str | None = None  # None: Stripe's own; locally localstripe (http://127.0.0.1:8420)
+    stripe_secret_key_secret_id: str = ""  # empty: the local key (localstripe accepts any sk_test_ key)
+    stripe_webhook_secret_id: str = ""  # empty: LOCAL_STRIPE_WEBHOOK_SECRET
+    stripe_events_queue_url: str = ""
+    local_stripe_webhook_secret: str = "whsec_local_development"
+    local_stripe_port: int = 8420
 
     @property
     def is_local(self) -> bool:
@@ -169,4 +177,12 @@ def settings() -> Settings:
         health_secret_ids=_named_values("_SECRET_ID", frozenset(
             {"QUOTES_API_KEY_SECRET_ID"} if os.environ.get("QUOTES_PROVIDER", "simulated") == "simulated" else ())),
         local_components=_components("LOCAL_COMPONENTS"),
+        # payments (Stripe)
+        payment_hold_seconds=_int("PAYMENT_HOLD_SECONDS", 900),
+        stripe_api_base=os.environ.get("STRIPE_API_BASE", "").strip() or None,
+        stripe_secret_key_secret_id=os.environ.get("STRIPE_SECRET_KEY_SECRET_ID", ""),
+        stripe_webhook_secret_id=os.environ.get("STRIPE_WEBHOOK_SECRET_ID", ""),
+        stripe_events_queue_url=os.environ.get("STRIPE_EVENTS_QUEUE_URL", ""),
+        local_stripe_webhook_secret=os.environ.get("LOCAL_STRIPE_WEBHOOK_SECRET", "") or "whsec_local_development",
+        local_stripe_port=_int("LOCAL_STRIPE_PORT", 8420),
     )

@@ -139,3 +139,16 @@ class RateLimited(TooManyAttempts):
 class ServiceUnavailable(DomainError):
     code = "SERVICE_UNAVAILABLE"
     default_message = "A dependency is unavailable; try again shortly."
+
+
+# payments
+class BadSignature(DomainError):
+    """400: a webhook body whose Stripe-Signature does not verify (or is stale, truncated, not JSON, too large)."""
+
+    status, code, default_message = 400, "BAD_SIGNATURE", "The webhook signature does not verify."
+
+
+class NotRefundable(DomainError):
+    """409: an entry with nothing paid (or nothing left) to refund."""
+
+    status, code, default_message = 409, "NOT_REFUNDABLE", "Nothing was paid for this entry."

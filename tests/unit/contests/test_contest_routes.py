@@ -67,6 +67,17 @@ def test_create_answers_a_draft_in_the_contract_shape(world: World) -> None:
     assert body["createdAt"].endswith("Z") and body["updatedAt"] == body["createdAt"]
 
 
+@pytest.mark.parametrize(("fee", "shown"), [
+    ({"amount": "10", "currency": "USD"}, {"amount": "10.00", "currency": "usd"}),
+    ({"amount": "500", "currency": "jpy"}, {"amount": "500", "currency": "jpy"}),
+])
+def test_create_keeps_an_entry_fee_in_the_currency_decimals(world: World, fee: dict[str, str],
+                                                            shown: dict[str, str]) -> None:
+    answer = create(world.admin, entryFee=fee)
+    assert answer.status == 201, answer.body
+    assert answer.body["entryFee"] == shown
+
+
 def test_create_keeps_given_rules_and_normalizes_them(world: World) -> None:
     answer = create(
         world.admin,
@@ -131,7 +142,9 @@ def test_a_private_contest_has_an_invite_code_for_admins(world: World) -> None:
         ({"maxEntries": 1}, "maxEntries"),
         ({"maxEntries": "5"}, "maxEntries"),
         ({"visibility": "secret"}, "visibility"),
-        ({"entryFee": {"amount": "5.00", "currency": "usd"}}, "entryFee"),
+        ({"entryFee": {"amount": "0.10", "currency": "usd"}}, "entryFee.amount"),
+        ({"entryFee": {"amount": "500.5", "currency": "jpy"}}, "entryFee.amount"),
+        ({"entryFee": {"amount": "5.00", "currency": "xyz"}}, "entryFee.currency"),
         ({"entryFee": {"amount": "5.00", "currency": "dollars"}}, "entryFee.currency"),
         ({"rules": {"allowShortSelling": True}}, "rules.allowShortSelling"),
         ({"rules": {"allowedSymbols": ["ZZZZZZ"]}}, "rules.allowedSymbols"),

@@ -34,6 +34,7 @@ def test_seeding_twice_gives_the_same_demo_world(world: World, demo_password: st
         "open-market-marathon": ("active", "public", 4),
         "last-month-classic": ("ended", "public", 4),
         "friends-and-family-cup": ("scheduled", "private", 4),
+        "paid-pro-league": ("scheduled", "public", 0),  # paid: nobody is joined by the seed
     }
     assert user_id_for_email("ava@example.com") is not None
 
@@ -56,7 +57,8 @@ def test_the_active_contest_has_a_lifecycle_that_will_end_it(world: World, demo_
     contests = {contest.slug: contest for contest in seed_demo(world.admin.user_id)}
     running = {item["name"] for item in world.executions() if item["status"] == "RUNNING"}
     assert running == {contests[slug].execution_name() for slug in
-                       ("weekly-tech-sprint", "open-market-marathon", "friends-and-family-cup")}
+                       ("weekly-tech-sprint", "open-market-marathon", "friends-and-family-cup",
+                        "paid-pro-league")}
 
 
 def test_rearm_starts_every_scheduled_and_active_lifecycle_again(world: World, demo_password: str) -> None:
@@ -73,11 +75,12 @@ def test_rearm_starts_every_scheduled_and_active_lifecycle_again(world: World, d
         roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
     names = rearm_lifecycles()
     expected = {contests[slug].execution_name() for slug in
-                ("weekly-tech-sprint", "open-market-marathon", "friends-and-family-cup")}
+                ("weekly-tech-sprint", "open-market-marathon", "friends-and-family-cup",
+                        "paid-pro-league")}
     assert set(names) == expected
     assert {item["name"] for item in world.executions()} == expected
     assert set(rearm_lifecycles()) == expected  # again: the same executions, nothing new
-    assert len(world.executions()) == 3
+    assert len(world.executions()) == 4
 
 
 def _all_contests(repo: Any) -> list[Any]:

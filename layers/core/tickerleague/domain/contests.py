@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from tickerleague.domain.money import CENT, decimal_places, to_cash
+from tickerleague.domain.payments import fee_error, normalized_fee
 from tickerleague.errors import Conflict, ValidationFailed
 
 
@@ -294,8 +295,7 @@ def definition_errors(definition: ContestDefinition, known_symbol: Any) -> dict[
     if definition.max_entries is not None and not MIN_MAX_ENTRIES <= definition.max_entries <= MAX_MAX_ENTRIES:
         errors["maxEntries"] = f"must be at least {MIN_MAX_ENTRIES} (at most {MAX_MAX_ENTRIES}), or null"
     if definition.entry_fee is not None:
-        # Paid contests need the payments flow (Stripe), which is not built yet: refuse them honestly.
-        errors["entryFee"] = "paid contests are not available yet"
+        errors.update(fee_error(definition.entry_fee.amount, definition.entry_fee.currency))
     errors.update(rules_errors(definition.rules, known_symbol))
     return errors
 
@@ -303,6 +303,7 @@ def definition_errors(definition: ContestDefinition, known_symbol: Any) -> dict[
 def normalized(definition: ContestDefinition) -> ContestDefinition:
     """The stored form: trimmed text, cash to the cent, times to the second, symbols deduplicated in order."""
     rules = definition.rules
+    fee = definition.entry_fee
     symbols = None
     if rules.allowed_symbols is not None:
         symbols = tuple(dict.fromkeys(rules.allowed_symbols))
@@ -313,6 +314,7 @@ def normalized(definition: ContestDefinition) -> ContestDefinition:
         starts_at=definition.starts_at.replace(microsecond=0),
         ends_at=definition.ends_at.replace(microsecond=0),
         starting_cash=to_cash(definition.starting_cash),
+        entry_fee=replace(fee, amount=normalized_fee(fee.amount, fee.currency)) if fee is not None else None,
         rules=replace(rules, allowed_symbols=symbols,
                       commission_per_trade=rules.commission_per_trade.quantize(CENT)),
     )

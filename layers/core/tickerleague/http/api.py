@@ -68,6 +68,7 @@ class RouteSpec:
     responses: dict[int, type[BaseModel] | None]
     errors: tuple[str, ...]  # contract codes this route may answer, for the OpenAPI document
     tags: tuple[str, ...]
+    raw_body: bool = False  # the handler reads the exact bytes itself (webhooks verify a signature over them)
 
 
 @dataclass
@@ -170,11 +171,13 @@ class Api:
         query: type[BaseModel] | None = None,
         errors: tuple[str, ...] = (),
         tags: tuple[str, ...] = (),
+        raw_body: bool = False,
     ) -> Callable[[Endpoint], RouteHandler]:
         def register(endpoint: Endpoint) -> RouteHandler:
             spec = RouteSpec(
                 method=method.upper(), path=path, name=endpoint.__name__, access=access, summary=summary,
                 body=body, body_required=body_required, query=query, responses=responses, errors=errors, tags=tags,
+                raw_body=raw_body,
             )
             self.specs.append(spec)
             self._endpoints[(spec.method, spec.path)] = endpoint
@@ -320,6 +323,8 @@ class Api:
     @staticmethod
     def _body(spec: RouteSpec, event: dict[str, Any], headers: dict[str, str]) -> Any:
         raw = _raw_body(event)
+        if spec.raw_body:
+            return raw  # bytes, unparsed and unlimited here: the handler decides (a webhook's 400 for every bad body)
         if len(raw) > settings().max_body_bytes:
             raise PayloadTooLarge(f"The body is larger than {settings().max_body_bytes} bytes.")
         if spec.body is None:

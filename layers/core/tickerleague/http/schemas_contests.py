@@ -25,6 +25,7 @@ from tickerleague.domain.contests import (
 )
 from tickerleague.domain.entries import Entry
 from tickerleague.domain.money import cash_str, decimal_places, pct_str, price_str, quantity_str
+from tickerleague.domain.payments import fee_text
 from tickerleague.domain.symbols import canonical_symbol
 from tickerleague.errors import ValidationFailed
 from tickerleague.http.models import Page
@@ -70,8 +71,10 @@ class CreateContestRequest(RequestModel):
                                         description='1.00-10000000.00, at most 2 decimals; default "100000.00"')
     visibility: VisibilityName = "public"
     maxEntries: int | None = None
-    entryFee: EntryFeeInput | None = Field(default=None,
-                                           description="must be null for now: paid contests are not available yet")
+    entryFee: EntryFeeInput | None = Field(
+        default=None,
+        description="null (free) or {amount, currency}: currency one of usd, eur, gbp, cad, aud, chf, jpy; amount in "
+                    "its own decimals, from Stripe's minimum charge (0.50 usd) to 10000.00 (1500000 jpy)")
     rules: RulesInput | None = None
 
 
@@ -204,7 +207,8 @@ def contest_view(contest: Contest, *, show_invite_code: bool) -> ContestView:
         status=contest.status.value, visibility=definition.visibility.value,
         startsAt=iso(definition.starts_at), endsAt=iso(definition.ends_at),
         startingCash=cash_str(definition.starting_cash),
-        entryFee=EntryFeeView(amount=cash_str(fee.amount), currency=fee.currency) if fee is not None else None,
+        entryFee=(EntryFeeView(amount=fee_text(fee.amount, fee.currency), currency=fee.currency)
+                  if fee is not None else None),
         maxEntries=definition.max_entries, entryCount=contest.entry_count, rules=rules_view(definition.rules),
         createdAt=iso(contest.created_at), updatedAt=iso(contest.updated_at),
         inviteCode=contest.invite_code if show_invite_code else None,

@@ -26,9 +26,12 @@ from tickerleague.lazy import lazy_module
 if TYPE_CHECKING:
     from tickerleague.adapters.dynamodb import contests as repo
     from tickerleague.adapters.dynamodb import users as users_table
+    from tickerleague.adapters.dynamodb.payments import PaymentRecord
+    from tickerleague.services import payments
 else:  # PynamoDB is imported at first use, not at cold start (tickerleague/lazy.py)
     repo = lazy_module("tickerleague.adapters.dynamodb.contests")
     users_table = lazy_module("tickerleague.adapters.dynamodb.users")
+    payments = lazy_module("tickerleague.services.payments")
 
 DEFAULT_DISPLAY_NAME = "Player"
 
@@ -37,6 +40,7 @@ DEFAULT_DISPLAY_NAME = "Player"
 class JoinAnswer:
     entry: Entry
     created: bool  # False: the caller had already joined, this is that entry
+    payment: PaymentRecord | None = None  # a paid contest's entry: its payment (services/payments.py)
 
 
 def _not_joinable(contest: Contest) -> Conflict:
@@ -63,9 +67,6 @@ def _check_access(contest: Contest, principal: Principal, invite_code: str | Non
 def _check_joinable(contest: Contest) -> None:
     if not contest.is_joinable:
         raise _not_joinable(contest)
-    if contest.definition.entry_fee is not None:
-        # Paid entries need the payments flow (202 + PaymentIntent), which is not built yet.
-        raise Conflict("Paid contests cannot be joined yet.", code="CONTEST_NOT_JOINABLE")
     if contest.is_full:
         raise _full()
 
@@ -94,7 +95,11 @@ def join_contest(principal: Principal, contest_id: str, invite_code: str | None,
         raise NotFound("No such contest.")
     raw_entry = found.get(repo.raw_key(entry_key))
     if raw_entry is not None:
-        return JoinAnswer(entries_table.entry_from_item(entries_table.from_attribute_map(raw_entry)), created=False)
+        item = entries_table.from_attribute_map(raw_entry)
+        if "paymentAmount" in item:  # a paid entry: the same PaymentIntent, or a new hold if the old one ran out
+            paid = payments.existing_join(repo.contest_from_raw(raw_contest), item, now or utcnow())
+            return JoinAnswer(paid.entry, created=paid.created, payment=paid.payment)
+        return JoinAnswer(entries_table.entry_from_item(item), created=False)
     contest = repo.contest_from_raw(raw_contest)
     _check_access(contest, principal, invite_code)
     _check_joinable(contest)
@@ -103,6 +108,9 @@ def join_contest(principal: Principal, contest_id: str, invite_code: str | None,
     display_name = (
         users_table.UserItem.from_raw_data(raw_user).display_name if raw_user is not None else DEFAULT_DISPLAY_NAME
     )
+    if contest.definition.entry_fee is not None:
+        paid = payments.paid_join(principal.user_id, contest, display_name, now or utcnow())
+        return JoinAnswer(paid.entry, created=paid.created, payment=paid.payment)
     entry = Entry(
         entry_id=new_ulid(), contest_id=contest_id, user_id=principal.user_id, display_name=display_name,
         status="active", joined_at=iso_ms(now or utcnow()), portfolio=Portfolio.fresh(contest.definition.starting_cash),

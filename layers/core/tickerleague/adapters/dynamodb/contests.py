@@ -429,7 +429,8 @@ def _join_condition() -> tuple[str, dict[str, str], dict[str, Any]]:
 
 
 def join_transaction(contest_id: str, entry_item: dict[str, Any], marker_item: dict[str, Any],
-                     sleep: Callable[[int], None] = _backoff) -> JoinResult:
+                     sleep: Callable[[int], None] = _backoff,
+                     extra_items: tuple[dict[str, Any], ...] = ()) -> JoinResult:
     """E5: put the entry (new), count it on the contest (joinable and not full), put the entry-id marker, as ONE
     transaction. Which condition failed is read from each failed item's key, never from its position."""
     table = settings().table_name
@@ -446,7 +447,10 @@ def join_transaction(contest_id: str, entry_item: dict[str, Any], marker_item: d
         {"Put": {"TableName": table, "Item": entries_table.to_attribute_map(marker_item),
                  "ConditionExpression": "attribute_not_exists(PK)"}},
     ]
-    sent_keys = [entry_item["PK"], pk, marker_item["PK"]]
+    # A paid join also puts its seat hold (adapters/dynamodb/payments.py), new keys that cannot collide.
+    items += [{"Put": {"TableName": table, "Item": entries_table.to_attribute_map(extra),
+                       "ConditionExpression": "attribute_not_exists(PK)"}} for extra in extra_items]
+    sent_keys = [entry_item["PK"], pk, marker_item["PK"], *(extra["PK"] for extra in extra_items)]
     client = entries_table.client()
     for attempt in range(TRANSACTION_ATTEMPTS):
         try:

@@ -1,0 +1,117 @@
+"""Start and stop localstripe (a stateful fake Stripe API) for the local stack, like DynamoDB Local.
+
+localstripe runs from its own venv (``.localstripe-venv``, made by ``make localstripe-venv``) as a child process
+that dies with us (``PR_SET_PDEATHSIG``). Once it answers, the stack registers its webhook endpoint
+``http://127.0.0.1:<api port>/v1/webhooks/stripe`` under ``LOCAL_STRIPE_WEBHOOK_SECRET``. localstripe signs webhooks
+like Stripe but sends no refund or cancel events, never retries and ignores idempotency keys: the backend's
+correctness never depends on an event arriving (docs/technical-specification.md, "Payments").
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from infra.local.dynamodb_local import _die_with_parent, port_in_use
+
+LOG = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_PYTHON = REPO_ROOT / ".localstripe-venv" / "bin" / "python"
+LAUNCHER = Path(__file__).with_name("localstripe_main.py")
+WEBHOOK_ID = "tickerleague"
+START_TIMEOUT_SECONDS = 60.0
+DEFAULT_WEBHOOK_SECRET = "whsec_local_development"
+
+
+class LocalStripeError(RuntimeError):
+    """localstripe could not be started or configured."""
+
+
+def find_python() -> Path:
+    """The localstripe venv's python (``LOCALSTRIPE_PYTHON`` overrides)."""
+    override = os.environ.get("LOCALSTRIPE_PYTHON")
+    python = Path(override) if override else VENV_PYTHON
+    if not python.exists():
+        raise LocalStripeError(f"{python} not found: run `make localstripe-venv` (make dev does it)")
+    return python
+
+
+@dataclass
+class LocalStripe:
+    """A running localstripe; :meth:`stop` ends it."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    host: str = "127.0.0.1"
+    log_file: IO[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """The base address for ``STRIPE_API_BASE``."""
+        return f"http://{self.host}:{self.port}"
+
+    def wait_ready(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise LocalStripeError(f"localstripe exited with code {self.process.returncode}")
+            if port_in_use(self.port, self.host):
+                return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise LocalStripeError(f"localstripe did not answer on {self.url}")
+            time.sleep(0.1)
+
+    def register_webhook(self, url: str, secret: str) -> None:
+        """Point localstripe's webhooks (every event type) at ``url``, signed with ``secret``."""
+        data = urllib.parse.urlencode({"url": url, "secret": secret}).encode()
+        request = urllib.request.Request(f"{self.url}/_config/webhooks/{WEBHOOK_ID}", data=data, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                response.read()
+        except urllib.error.URLError as exc:
+            raise LocalStripeError(f"registering the webhook with localstripe failed: {exc}") from exc
+        LOG.info("localstripe webhook -> %s", url)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=timeout)
+        if self.log_file is not None:
+            self.log_file.close()
+            self.log_file = None
+
+
+def start_localstripe(port: int = 8420, *, host: str = "127.0.0.1", state_file: Path | None = None,
+                      log_path: Path | None = None, timeout: float = START_TIMEOUT_SECONDS) -> LocalStripe:
+    """Start localstripe on ``host:port`` (state in ``state_file``, or memory only) and wait until it listens."""
+    if port_in_use(port, host):
+        raise LocalStripeError(f"port {port} is already in use (is another localstripe running?)")
+    # -P: the launcher's own folder (infra/local, with this module named localstripe.py) stays off sys.path
+    command = [str(find_python()), "-P", str(LAUNCHER), "--host", host, "--port", str(port)]
+    if state_file is not None:
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        command += ["--state-file", str(state_file)]
+    log_file = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed by LocalStripe.stop
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=log_file or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if log_file else subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
+    )
+    handle = LocalStripe(process, port, host, log_file=log_file)
+    LOG.info("localstripe (pid %s) starting on %s", process.pid, handle.url)
+    handle.wait_ready(timeout)
+    return handle
