@@ -3,7 +3,7 @@
 Powertools' BatchProcessor reports each failed record in `batchItemFailures`, so one failing chunk does not send
 its batch-mates again. A record the provider asked us to retry later gets its visibility timeout set to the wait
 SendGrid asked for (rate-limit headers) before it is reported failed; after maxReceiveCount receives SQS moves it
-to the dead-letter queue, whose depth has an alarm (template.yaml: NotificationsDeadLetterAlarm).
+to the dead-letter queue, whose depth has an alarm (template.yaml: NotificationsDlqDepthAlarm).
 """
 
 from __future__ import annotations
