@@ -234,7 +234,7 @@ def test_every_function_that_can_write_the_table_cannot_edit_audit_events() -> N
     writers = {"auth.login", "auth.refresh", "contests.create", "contests.update", "contests.publish",
                "contests.cancel", "jobs/reconcile.nightly", "admin.suspend_user", "admin.reinstate_user",
                "account.change_password", "account.confirm_password_reset",
-                   # payments: the refund claim writes entry.refunded (admin refunds, late successes, cancelled contests)
+                   # payments: the refund claim writes entry.refunded (admin refunds, late successes, cancellations)
                    "payments.refund_entry", "jobs/stripe_events.handler", "jobs/payment_holds.sweep",
                    "jobs/payments_reconcile.nightly"}
     for name, resource in resources.items():
