@@ -76,7 +76,7 @@ class LocalStripe:
         data = urllib.parse.urlencode({"url": url, "secret": secret}).encode()
         request = urllib.request.Request(f"{self.url}/_config/webhooks/{WEBHOOK_ID}", data=data, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=5) as response:
+            with urllib.request.urlopen(request, timeout=5) as response:  # nosec B310 - our own http://127.0.0.1 URL
                 response.read()
         except urllib.error.URLError as exc:
             raise LocalStripeError(f"registering the webhook with localstripe failed: {exc}") from exc

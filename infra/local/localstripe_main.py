@@ -29,7 +29,7 @@ def main() -> None:
     def load(store: Any) -> None:
         if state_file is not None and state_file.exists():
             with state_file.open("rb") as handle:
-                old = pickle.load(handle)
+                old = pickle.load(handle)  # nosec B301 - the state file this process wrote under .local/
             store.clear()
             store.update(old)
 
