@@ -14,7 +14,7 @@ from infra.local.moto_setup import local_moto
 from infra.local.queues import QueueRunner, sqs_pollers
 from infra.local.resources import create_resources
 from infra.local.template import LocalTemplate, load_template
-from tests.fixtures.local_stack.support import wait_for
+from tests.support.waiting import wait_for
 from tests.support.table import TEMPLATE
 
 
