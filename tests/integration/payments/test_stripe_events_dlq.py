@@ -14,8 +14,8 @@ from infra.local.moto_setup import local_moto
 from infra.local.queues import QueueRunner, sqs_pollers
 from infra.local.resources import create_resources
 from infra.local.template import LocalTemplate, load_template
-from tests.support.waiting import wait_for
 from tests.support.table import TEMPLATE
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture
