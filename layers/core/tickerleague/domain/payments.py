@@ -181,3 +181,24 @@ def refund_idempotency_key(entry_id: str, intent_id: str) -> str:
 
 def cancel_idempotency_key(entry_id: str, intent_id: str) -> str:
     return f"tickerleague-entry-{entry_id}-cancel-{intent_id}"
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """The payment fields of an entry item (with the entry's identity and status)."""
+
+    entry_id: str
+    contest_id: str
+    user_id: str
+    entry_status: str
+    attempt: int
+    amount: Decimal
+    currency: str
+    intent_id: str | None
+    payment_status: str
+    refunded_amount: Decimal
+    client_secret: str | None
+    hold_expires_at: str | None
+    updated_at: str
+    refund_id: str | None
+    refund_claimed_at: str | None

@@ -80,7 +80,9 @@ def begin(*, method: str, route: str, path_params: dict[str, str], headers: dict
     key = _valid_key(headers)
     if key is None:
         return None
-    from tickerleague.adapters.dynamodb import idempotency as records
+    from tickerleague.services.retry_safety import idempotency_records
+
+    records = idempotency_records()
 
     scope = scope_of(principal, source_ip)
     fingerprint = request_hash(method, route, path_params, body)
@@ -101,7 +103,9 @@ def finish(claim: Claim, status: int, body: str, headers: dict[str, str]) -> Non
     store is logged, not answered as a 5xx (the claim then stays in flight, 409, for IDEMPOTENCY_IN_FLIGHT_SECONDS)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from tickerleague.adapters.dynamodb import idempotency as records
+    from tickerleague.services.retry_safety import idempotency_records
+
+    records = idempotency_records()
 
     try:
         if status >= 500:
@@ -121,6 +125,8 @@ def finish_error(claim: Claim, error: DomainError, request_id: str) -> None:
 
 
 def abandon(claim: Claim) -> None:
-    from tickerleague.adapters.dynamodb import idempotency as records
+    from tickerleague.services.retry_safety import idempotency_records
+
+    records = idempotency_records()
 
     records.release(claim.scope, claim.key, token=claim.token)

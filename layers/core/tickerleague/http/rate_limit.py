@@ -63,7 +63,9 @@ def check(method: str, path: str, principal: Principal | None, source_ip: str) -
     bucket, subject = chosen
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from tickerleague.adapters.dynamodb import rate_limit as buckets_table
+    from tickerleague.services.retry_safety import rate_limit_buckets
+
+    buckets_table = rate_limit_buckets()
 
     try:
         decision: Decision = buckets_table.take(bucket, subject, int(time.time() * 1000))

@@ -11,8 +11,8 @@ from tickerleague.http.schemas_contests import EntryView, entry_view
 from tickerleague.http.validation import RequestModel, WireModel
 
 if TYPE_CHECKING:
-    from tickerleague.adapters.dynamodb.entries import Entry
-    from tickerleague.adapters.dynamodb.payments import PaymentRecord
+    from tickerleague.domain.entries import Entry
+    from tickerleague.domain.payments import PaymentRecord
 
 
 class JoinPaymentView(WireModel):

@@ -20,7 +20,7 @@ from tickerleague.adapters import stripe_gateway as stripe
 from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb import payments as store
 from tickerleague.adapters.dynamodb.entries import Entry
-from tickerleague.adapters.dynamodb.payments import PaymentChange, PaymentRecord
+from tickerleague.adapters.dynamodb.payments import PaymentChange
 from tickerleague.clock import iso, iso_ms, parse_iso_utc, utcnow
 from tickerleague.config import settings
 from tickerleague.domain.contests import Contest
@@ -29,6 +29,7 @@ from tickerleague.domain.payments import (
     PAYABLE,
     Action,
     IntentState,
+    PaymentRecord,
     PaymentStatus,
     cancel_idempotency_key,
     decide,

@@ -26,6 +26,7 @@ from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb.contests import ContestItem, _join_condition
 from tickerleague.clock import epoch_seconds, iso_ms
 from tickerleague.config import settings
+from tickerleague.domain.payments import PaymentRecord
 from tickerleague.errors import ServiceUnavailable
 
 HOLD_SHARDS = 4
@@ -44,27 +45,6 @@ def hold_partitions() -> list[str]:
 
 def event_marker_key(event_id: str) -> dict[str, str]:
     return {"PK": f"STRIPEEVENT#{event_id}", "SK": "STRIPEEVENT"}
-
-
-@dataclass(frozen=True)
-class PaymentRecord:
-    """The payment fields of an entry item (with the entry's identity and status)."""
-
-    entry_id: str
-    contest_id: str
-    user_id: str
-    entry_status: str
-    attempt: int
-    amount: Decimal
-    currency: str
-    intent_id: str | None
-    payment_status: str
-    refunded_amount: Decimal
-    client_secret: str | None
-    hold_expires_at: str | None
-    updated_at: str
-    refund_id: str | None
-    refund_claimed_at: str | None
 
 
 def record_from_item(item: dict[str, Any]) -> PaymentRecord | None:
