@@ -7,9 +7,9 @@ For every `Api` route of template.yaml the handler it names is imported and its 
 operation: summary, tags, access, body, query and response models, and the contract error codes it may answer.
 The document is built only here, never at handler import time (that would cost every cold start).
 
-Error answers: every route may answer 400 BAD_REQUEST, 413 PAYLOAD_TOO_LARGE, 429 RATE_LIMITED (stage throttling)
-and 500 INTERNAL; a body adds 415 and 422 VALIDATION_FAILED, a query adds 422 (and 400 INVALID_CURSOR when it takes
-a cursor), path parameters add 404 NOT_FOUND; routes behind the authorizer add 401 UNAUTHENTICATED and 403
+Error answers: every route may answer 400 BAD_REQUEST, 413 PAYLOAD_TOO_LARGE, 414/431 BAD_REQUEST (gateway size
+limits), 429 RATE_LIMITED (stage throttling) and 500 INTERNAL; a body adds 415 and 422 VALIDATION_FAILED, a query
+adds 422 (and 400 INVALID_CURSOR when it takes a cursor), path parameters add 404 NOT_FOUND; routes behind the authorizer add 401 UNAUTHENTICATED and 403
 ACCOUNT_SUSPENDED, admin routes 403 FORBIDDEN; POST, PATCH and DELETE (but webhooks) 409 IDEMPOTENCY_KEY_IN_USE and
 422 IDEMPOTENCY_KEY_REUSED / VALIDATION_FAILED (the Idempotency-Key header); then the route's own `errors`. Each
 error response references the one `Error` envelope and narrows `error.code` to the codes that status can carry
@@ -181,6 +181,9 @@ def code_statuses() -> dict[str, int]:
     return statuses
 
 
+GATEWAY_SIZE_REFUSALS = (414, 431)
+
+
 def path_parameters(path: str) -> list[str]:
     return re.findall(r"\{([^}+]+)\+?\}", path)
 
@@ -327,6 +330,10 @@ def _responses(operation: Operation, components: Components, statuses: dict[str,
         if str(status) in responses:
             raise SpecError(f"{operation.route.label}: status {status} is both an answer and an error ({codes})")
         responses[str(status)] = _error_response(status, codes)
+    # API Gateway refuses a request line plus headers over 10 KB before any handler runs (the local gateway too):
+    # 414 for the line, 431 for the headers, both in the DEFAULT_4XX envelope.
+    for status in GATEWAY_SIZE_REFUSALS:
+        responses.setdefault(str(status), _error_response(status, ["BAD_REQUEST"]))
     return dict(sorted(responses.items()))
 
 

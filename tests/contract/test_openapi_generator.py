@@ -80,7 +80,8 @@ def test_user_route_with_body_and_path_parameter() -> None:
             "schema": {"type": "string", "minLength": 1},
         }
     ]
-    assert set(post["responses"]) == {"201", "400", "401", "403", "404", "409", "413", "415", "422", "429", "500"}
+    assert set(post["responses"]) == {"201", "400", "401", "403", "404", "409", "413", "414", "415", "422", "429",
+                                      "431", "500"}
     assert _codes(document, "/v1/things/{thingId}", "post", 401) == ["UNAUTHENTICATED"]
     assert _codes(document, "/v1/things/{thingId}", "post", 403) == ["ACCOUNT_SUSPENDED"]
     # A POST also takes an Idempotency-Key: its 409 and 422 come with it.
