@@ -9,11 +9,11 @@ The document is built only here, never at handler import time (that would cost e
 
 Error answers: every route may answer 400 BAD_REQUEST, 413 PAYLOAD_TOO_LARGE, 414/431 BAD_REQUEST (gateway size
 limits), 429 RATE_LIMITED (stage throttling) and 500 INTERNAL; a body adds 415 and 422 VALIDATION_FAILED, a query
-adds 422 (and 400 INVALID_CURSOR when it takes a cursor), path parameters add 404 NOT_FOUND; routes behind the authorizer add 401 UNAUTHENTICATED and 403
-ACCOUNT_SUSPENDED, admin routes 403 FORBIDDEN; POST, PATCH and DELETE (but webhooks) 409 IDEMPOTENCY_KEY_IN_USE and
-422 IDEMPOTENCY_KEY_REUSED / VALIDATION_FAILED (the Idempotency-Key header); then the route's own `errors`. Each
-error response references the one `Error` envelope and narrows `error.code` to the codes that status can carry
-on that route.
+adds 422 (and 400 INVALID_CURSOR when it takes a cursor), path parameters add 404 NOT_FOUND; routes behind the
+authorizer add 401 UNAUTHENTICATED and 403 ACCOUNT_SUSPENDED, admin routes 403 FORBIDDEN; POST, PATCH and DELETE
+(but webhooks) 409 IDEMPOTENCY_KEY_IN_USE and 422 IDEMPOTENCY_KEY_REUSED / VALIDATION_FAILED (the Idempotency-Key
+header); then the route's own `errors`. Each error response references the one `Error` envelope and narrows
+`error.code` to the codes that status can carry on that route.
 
 Output is deterministic (sorted keys, two-space indent, trailing newline), so the drift check is an exact comparison.
 """
