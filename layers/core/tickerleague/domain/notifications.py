@@ -87,6 +87,7 @@ class Skip(StrEnum):
     USER_SUSPENDED = "user_suspended"
     OPTED_OUT = "opted_out"
     ALREADY_SENT = "already_sent"
+    CONTEST_GONE = "contest_gone"
 
 
 def skip_reason(kind: Kind, user: Addressee | None) -> Skip | None:

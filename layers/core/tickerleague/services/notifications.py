@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tickerleague import metrics
 from tickerleague.adapters import sendgrid
 from tickerleague.adapters.dynamodb import notifications as store
 from tickerleague.clock import iso, iso_ms, utcnow
@@ -73,9 +74,23 @@ class Outcome:
     refused: int = 0
     unknown: int = 0
     queued: int = 0
+    retry_later: int = 0
 
     def skip(self, reason: Skip) -> None:
         self.skipped[reason.value] = self.skipped.get(reason.value, 0) + 1
+
+    def emit(self, kind: Kind) -> None:
+        """EmailsSent / EmailsFailed (reason refused | unknown) / EmailsSkipped (reason) / EmailsRetryLater, by
+        kind: one record per counter and chunk (never one per email: a 100,000-entrant fan-out is 1,000 chunks)."""
+        if self.sent:
+            metrics.count("EmailsSent", self.sent, kind=kind.value)
+        for reason, value in (("refused", self.refused), ("unknown", self.unknown)):
+            if value:
+                metrics.count("EmailsFailed", value, kind=kind.value, reason=reason)
+        for reason, value in self.skipped.items():
+            metrics.count("EmailsSkipped", value, kind=kind.value, reason=reason)
+        if self.retry_later:
+            metrics.count("EmailsRetryLater", self.retry_later, kind=kind.value)
 
 
 # ---------------------------------------------------------------------------------------------------- the queue
@@ -234,14 +249,22 @@ def _send_chunk(body: Mapping[str, Any], message_id: str, p: SenderPorts) -> Out
     contest = _contest_facts(str(contest_id)) if contest_id else {}
     if contest_id and contest is None:
         logger.warning("contest gone: nothing sent", extra={"kind": kind.value, "contestId": contest_id})
-        return Outcome()
+        gone = Outcome(skipped={Skip.CONTEST_GONE.value: len(recipients)})
+        gone.emit(kind)
+        return gone
     people = store.addressees([r.user_id for r in recipients])
     outcome = Outcome()
     reset_id = body.get("resetId")
     chunk = _Chunk(kind, contest_id, subject_id(kind, contest_id, str(reset_id) if reset_id else None),
                    contest or {}, message_id, p, outcome)
-    for recipient in recipients:
-        _send_one(chunk, recipient, people.get(recipient.user_id))
+    try:
+        for recipient in recipients:
+            _send_one(chunk, recipient, people.get(recipient.user_id))
+    except RetryLater:
+        outcome.retry_later += 1
+        raise
+    finally:
+        outcome.emit(kind)
     logger.info("notifications chunk done", extra={"kind": kind.value, "contestId": contest_id,
                                                    "recipients": len(recipients), "sent": outcome.sent,
                                                    "skipped": outcome.skipped, "refused": outcome.refused})
