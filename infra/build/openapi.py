@@ -8,11 +8,13 @@ operation: summary, tags, access, body, query and response models, and the contr
 The document is built only here, never at handler import time (that would cost every cold start).
 
 Error answers: every route may answer 400 BAD_REQUEST, 413 PAYLOAD_TOO_LARGE, 414/431 BAD_REQUEST (gateway size
-limits), 429 RATE_LIMITED (stage throttling) and 500 INTERNAL; a body adds 415 and 422 VALIDATION_FAILED, a query
+limits), 429 RATE_LIMITED (stage throttling), 500 INTERNAL and 503 SERVICE_UNAVAILABLE (a throttled or unreachable
+dependency, with Retry-After); a body adds 415 and 422 VALIDATION_FAILED, a query
 adds 422 (and 400 INVALID_CURSOR when it takes a cursor), path parameters add 404 NOT_FOUND; routes behind the
 authorizer add 401 UNAUTHENTICATED and 403 ACCOUNT_SUSPENDED, admin routes 403 FORBIDDEN; POST, PATCH and DELETE
 (but webhooks) 409 IDEMPOTENCY_KEY_IN_USE and 422 IDEMPOTENCY_KEY_REUSED / VALIDATION_FAILED (the Idempotency-Key
-header); then the route's own `errors`. Each error response references the one `Error` envelope and narrows
+header, documented as a parameter); then the route's own `errors`. Every answer of a rate-limited route documents
+the RateLimit-* headers. Each error response references the one `Error` envelope and narrows
 `error.code` to the codes that status can carry on that route.
 
 Output is deterministic (sorted keys, two-space indent, trailing newline), so the drift check is an exact comparison.
@@ -36,7 +38,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from tickerleague.errors import DomainError
-from tickerleague.http import idempotency
+from tickerleague.http import idempotency, rate_limit
 from tickerleague.http.api import RouteHandler, RouteSpec
 from tickerleague.http.principal import Access
 from tickerleague.http.statuses import STATUS_BY_CODE, status_of_code
@@ -111,6 +113,30 @@ HEADERS: dict[str, Any] = {
         "description": "Seconds to wait before trying again.",
         "schema": {"type": "string", "pattern": "^[0-9]+$"},
     },
+    "RateLimitLimit": {
+        "description": "The caller's bucket size (burst) on this route.",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "RateLimitRemaining": {
+        "description": "Requests the bucket still admits right now.",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "RateLimitReset": {
+        "description": "Seconds until the bucket is full again.",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+}
+RATE_LIMIT_HEADER_REFS = {name: {"$ref": "#/components/headers/" + name.replace("-", "")}
+                          for name in rate_limit.RATE_LIMIT_HEADERS}
+
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": idempotency.HEADER, "in": "header", "required": False,
+    "description": "Makes a retry safe: the same key with the same body within 24 hours answers the first answer "
+                   "again (with `Idempotent-Replayed: true`) instead of acting twice; scoped to the caller (the "
+                   "source IP without a token). Another body: 422 IDEMPOTENCY_KEY_REUSED; the first still "
+                   "running: 409 IDEMPOTENCY_KEY_IN_USE. 5xx answers are not kept.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH,
+               "pattern": "^[\\x20-\\x7E]+$"},
 }
 
 DESCRIPTION = """\
@@ -192,6 +218,8 @@ def error_codes(operation: Operation, query_fields: Iterable[str], statuses: dic
     """Status -> sorted codes that this operation may answer with."""
     spec = operation.spec
     codes = ["BAD_REQUEST", "PAYLOAD_TOO_LARGE", "RATE_LIMITED", "INTERNAL"]
+    if 503 not in spec.responses:  # a throttled or unreachable dependency (tickerleague.http.unavailable)
+        codes.append("SERVICE_UNAVAILABLE")
     if "cursor" in query_fields:
         codes.append("INVALID_CURSOR")
     if spec.body is not None:
@@ -299,37 +327,42 @@ def _path_parameter(operation: Operation, name: str) -> dict[str, Any]:
     }
 
 
-def _headers(status: int) -> dict[str, Any]:
-    headers = {"X-Request-Id": {"$ref": "#/components/headers/XRequestId"}}
-    if status == HTTPStatus.TOO_MANY_REQUESTS:
+def _headers(status: int, limited: bool) -> dict[str, Any]:
+    headers: dict[str, Any] = {"X-Request-Id": {"$ref": "#/components/headers/XRequestId"}}
+    if status in (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE):
         headers["Retry-After"] = {"$ref": "#/components/headers/RetryAfter"}
+    if limited:  # every answer of a limited route (those refused before the bucket is reached have them not)
+        headers.update(RATE_LIMIT_HEADER_REFS)
     return headers
 
 
-def _success_response(status: int, model: type[BaseModel] | None, components: Components) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": HTTPStatus(status).phrase, "headers": _headers(status)}
+def _success_response(status: int, model: type[BaseModel] | None, components: Components,
+                      limited: bool) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": HTTPStatus(status).phrase, "headers": _headers(status, limited)}
     if model is not None:
         response["content"] = {JSON: {"schema": components.ref(model, "serialization")}}
     return response
 
 
-def _error_response(status: int, codes: list[str]) -> dict[str, Any]:
+def _error_response(status: int, codes: list[str], limited: bool = False) -> dict[str, Any]:
     listed = ", ".join(f"`{code}`" for code in codes)
     narrowed = {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"enum": codes}}}}}
     return {
         "description": f"{HTTPStatus(status).phrase}. Codes: {listed}.",
-        "headers": _headers(status),
+        "headers": _headers(status, limited),
         "content": {JSON: {"schema": {"allOf": [{"$ref": SCHEMAS + "Error"}, narrowed]}}},
     }
 
 
 def _responses(operation: Operation, components: Components, statuses: dict[str, int]) -> dict[str, Any]:
     spec = operation.spec
-    responses = {str(status): _success_response(status, model, components) for status, model in spec.responses.items()}
+    limited = rate_limit.is_limited(spec.path)
+    responses = {str(status): _success_response(status, model, components, limited)
+                 for status, model in spec.responses.items()}
     for status, codes in error_codes(operation, query_fields(spec), statuses).items():
         if str(status) in responses:
             raise SpecError(f"{operation.route.label}: status {status} is both an answer and an error ({codes})")
-        responses[str(status)] = _error_response(status, codes)
+        responses[str(status)] = _error_response(status, codes, limited)
     # API Gateway refuses a request line plus headers over 10 KB before any handler runs (the local gateway too):
     # 414 for the line, 431 for the headers, both in the DEFAULT_4XX envelope.
     for status in GATEWAY_SIZE_REFUSALS:
@@ -348,6 +381,8 @@ def build_operation(operation: Operation, components: Components, statuses: dict
     parameters = [_path_parameter(operation, name) for name in path_parameters(spec.path)]
     if spec.query is not None:
         parameters += query_parameters(spec.query, components)
+    if idempotency.applies(spec.method, spec.path):
+        parameters.append(copy.deepcopy(IDEMPOTENCY_KEY_PARAMETER))
     document: dict[str, Any] = {
         "operationId": operation.route.handler,
         "summary": spec.summary,

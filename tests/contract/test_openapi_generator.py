@@ -71,17 +71,25 @@ def test_user_route_with_body_and_path_parameter() -> None:
     assert post["security"] == [{"bearerAuth": []}]
     assert post["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ThingIn"}
     assert post["responses"]["201"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Thing"}
-    assert post["parameters"] == [
-        {
-            "name": "thingId",
-            "in": "path",
-            "required": True,
-            "description": "The thingId.",
-            "schema": {"type": "string", "minLength": 1},
-        }
-    ]
+    path_parameter, key_parameter = post["parameters"]
+    assert path_parameter == {
+        "name": "thingId",
+        "in": "path",
+        "required": True,
+        "description": "The thingId.",
+        "schema": {"type": "string", "minLength": 1},
+    }
+    # A POST documents the Idempotency-Key header it accepts, with the bounds the middleware enforces.
+    assert (key_parameter["name"], key_parameter["in"], key_parameter["required"]) == ("Idempotency-Key", "header",
+                                                                                       False)
+    assert key_parameter["schema"] == {"type": "string", "minLength": 1, "maxLength": 255,
+                                       "pattern": "^[\\x20-\\x7E]+$"}
     assert set(post["responses"]) == {"201", "400", "401", "403", "404", "409", "413", "414", "415", "422", "429",
-                                      "431", "500"}
+                                      "431", "500", "503"}
+    # A dependency's passing trouble is 503 with Retry-After; a limited route's answers carry the RateLimit headers.
+    assert _codes(document, "/v1/things/{thingId}", "post", 503) == ["SERVICE_UNAVAILABLE"]
+    assert "Retry-After" in post["responses"]["503"]["headers"]
+    assert {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(post["responses"]["201"]["headers"])
     assert _codes(document, "/v1/things/{thingId}", "post", 401) == ["UNAUTHENTICATED"]
     assert _codes(document, "/v1/things/{thingId}", "post", 403) == ["ACCOUNT_SUSPENDED"]
     # A POST also takes an Idempotency-Key: its 409 and 422 come with it.
@@ -109,6 +117,21 @@ def test_public_admin_and_optional_access() -> None:
     assert "401" in paths["/v1/optional"]["get"]["responses"]
     assert _codes(document, "/v1/admin", "delete", 403) == ["ACCOUNT_SUSPENDED", "FORBIDDEN"]
     assert "content" not in paths["/v1/admin"]["delete"]["responses"]["204"]
+    # A GET takes no Idempotency-Key.
+    assert "parameters" not in paths["/v1/public"]["get"]
+
+
+def test_unlimited_routes_document_no_rate_limit_headers() -> None:
+    health = _operation("GET", "/v1/health", Access.PUBLIC, authorizer=None, responses={200: Thing, 503: Thing},
+                        handler_name="things.health")
+    webhook = _operation("POST", "/v1/webhooks/things", Access.PUBLIC, authorizer=None, responses={200: Thing},
+                         handler_name="things.webhook")
+    document = build_document([health, webhook])
+    answers = document["paths"]["/v1/health"]["get"]["responses"]
+    assert "RateLimit-Limit" not in answers["200"]["headers"]
+    assert "content" in answers["503"] and answers["503"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Thing"}  # its own 503 (a failing check), not the error envelope
+    assert "parameters" not in document["paths"]["/v1/webhooks/things"]["post"]  # webhooks take no Idempotency-Key
 
 
 def test_query_model_becomes_parameters() -> None:

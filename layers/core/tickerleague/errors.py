@@ -137,8 +137,14 @@ class RateLimited(TooManyAttempts):
 
 
 class ServiceUnavailable(DomainError):
+    """503: the same request may succeed when sent again; `Retry-After` (1 second unless given) says when."""
+
     code = "SERVICE_UNAVAILABLE"
     default_message = "A dependency is unavailable; try again shortly."
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", "1")
 
 
 # payments

@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from tickerleague import metrics
 from tickerleague.config import settings
 from tickerleague.errors import (
     BadRequest,
@@ -31,6 +32,7 @@ from tickerleague.errors import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    ServiceUnavailable,
     Unauthenticated,
     UnsupportedMediaType,
 )
@@ -228,10 +230,8 @@ class Api:
             response: dict[str, Any] = self._resolver.resolve(event, context)
         except DomainError as error:
             response = self._error(error, request_id)
-        except Exception:
-            logger.exception("unhandled error")
-            body = error_body("INTERNAL", "Something went wrong on our side.", request_id)
-            response = {"statusCode": 500, "headers": {"Content-Type": JSON}, "body": json.dumps(body)}
+        except Exception as error:
+            response = self._unexpected(error, request_id)
         finished = self._finish(response, event, request_id)
         # One access line per request: never bodies, headers or tokens (they may hold passwords and secrets).
         logger.info("request", extra={
@@ -240,6 +240,20 @@ class Api:
             "durationMs": round((time.perf_counter() - started) * 1000, 1),
         })
         return finished
+
+    @classmethod
+    def _unexpected(cls, error: Exception, request_id: str) -> dict[str, Any]:
+        """A dependency's passing trouble is 503 with Retry-After (the request may be sent again); anything else
+        is a bug: 500, logged with its stack."""
+        from tickerleague.http.unavailable import is_transient
+
+        if is_transient(error):
+            logger.warning("dependency unavailable", exc_info=True)
+            metrics.count("DependencyUnavailable", error=type(error).__name__)
+            return cls._error(ServiceUnavailable(), request_id)
+        logger.exception("unhandled error")
+        body = error_body("INTERNAL", "Something went wrong on our side.", request_id)
+        return {"statusCode": 500, "headers": {"Content-Type": JSON}, "body": json.dumps(body)}
 
     @staticmethod
     def _error(error: DomainError, request_id: str) -> dict[str, Any]:
