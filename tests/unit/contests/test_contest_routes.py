@@ -183,6 +183,32 @@ def test_missing_required_fields_are_all_named(world: World) -> None:
     assert {"name", "startsAt", "endsAt"} <= set(answer.body["error"]["details"]["fields"])
 
 
+def test_one_422_names_every_bad_field_schema_and_rule_alike(world: World) -> None:
+    """A wrong type, a missing field and broken rules (name, cash, fee, symbols, commission) in one body: one answer
+    names them all, so a form can show every problem at once."""
+    answer = create_raw(world.admin, {
+        "name": "   ", "startsAt": "2020-01-01T00:00:00Z", "startingCash": "0.99", "maxEntries": "5",
+        "entryFee": {"amount": "0.10", "currency": "usd"},
+        "rules": {"allowedSymbols": ["ZZZZZZ"], "maxPositionPct": "0", "commission": {"perTrade": "0.001"},
+                  "allowShortSelling": True},
+    })
+    assert (answer.status, answer.error_code) == (422, "VALIDATION_FAILED")
+    assert set(answer.body["error"]["details"]["fields"]) == {
+        "name", "startsAt", "endsAt", "startingCash", "maxEntries", "entryFee.amount", "rules.allowedSymbols",
+        "rules.maxPositionPct", "rules.commission.perTrade", "rules.allowShortSelling"}
+    assert listing(world.admin).body["items"] == []
+
+
+def test_one_422_names_every_bad_field_of_an_edit(world: World) -> None:
+    contest_id = create(world.admin).body["id"]
+    answer = patch(world.admin, contest_id, {"name": "", "startingCash": None, "maxEntries": 1,
+                                             "rules": {"maxTradesPerDay": 0, "allowLateEntry": None}})
+    assert (answer.status, answer.error_code) == (422, "VALIDATION_FAILED")
+    assert set(answer.body["error"]["details"]["fields"]) == {
+        "name", "startingCash", "maxEntries", "rules.maxTradesPerDay", "rules.allowLateEntry"}
+    assert get(contest_id, world.admin).body["name"] == "Spring Cup"  # nothing changed
+
+
 def test_players_cannot_create(world: World) -> None:
     answer = create(world.alice)
     assert answer.status == 403

@@ -239,63 +239,111 @@ def name_error(name: str) -> str | None:
     return None
 
 
+def starts_at_error(starts_at: datetime, now: datetime) -> str | None:
+    return "must be in the future" if starts_at <= now else None
+
+
+def ends_at_error(starts_at: datetime | None, ends_at: datetime, now: datetime | None) -> str | None:
+    """endsAt after startsAt (when known) and within the workflow's horizon (when `now` is given)."""
+    if starts_at is not None and ends_at <= starts_at:
+        return "must be after startsAt"
+    if now is not None and ends_at > now + MAX_HORIZON:
+        return f"must be within {MAX_HORIZON.days} days from now"
+    return None
+
+
 def schedule_errors(starts_at: datetime, ends_at: datetime, now: datetime) -> dict[str, str]:
     """endsAt after startsAt, startsAt in the future, the whole contest within the workflow's horizon."""
     errors: dict[str, str] = {}
-    if starts_at <= now:
-        errors["startsAt"] = "must be in the future"
-    if ends_at <= starts_at:
-        errors["endsAt"] = "must be after startsAt"
-    elif ends_at > now + MAX_HORIZON:
-        errors["endsAt"] = f"must be within {MAX_HORIZON.days} days from now"
+    if message := starts_at_error(starts_at, now):
+        errors["startsAt"] = message
+    if message := ends_at_error(starts_at, ends_at, now):
+        errors["endsAt"] = message
     return errors
+
+
+def description_error(description: str) -> str | None:
+    return f"must be at most {DESCRIPTION_MAX} characters" if len(description) > DESCRIPTION_MAX else None
+
+
+def starting_cash_error(starting_cash: Decimal) -> str | None:
+    return _money_error(starting_cash, places=2, minimum=MIN_STARTING_CASH, maximum=MAX_STARTING_CASH)
+
+
+def max_entries_error(max_entries: int | None) -> str | None:
+    if max_entries is not None and not MIN_MAX_ENTRIES <= max_entries <= MAX_MAX_ENTRIES:
+        return f"must be at least {MIN_MAX_ENTRIES} (at most {MAX_MAX_ENTRIES}), or null"
+    return None
+
+
+def entry_fee_errors(fee: EntryFee | None) -> dict[str, str]:
+    return fee_error(fee.amount, fee.currency) if fee is not None else {}
+
+
+def allowed_symbols_error(symbols: tuple[str, ...] | None, known_symbol: Any) -> str | None:
+    if symbols is None:
+        return None
+    if not 1 <= len(symbols) <= MAX_ALLOWED_SYMBOLS:
+        return f"must list 1 to {MAX_ALLOWED_SYMBOLS} symbols, or be null"
+    unknown = [symbol for symbol in symbols if not known_symbol(symbol)]
+    return "unknown symbols: " + ", ".join(unknown[:10]) if unknown else None
+
+
+def max_position_pct_error(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    return _money_error(value, places=4, minimum=Decimal(0), maximum=Decimal(100), inclusive_min=False)
+
+
+def min_price_error(value: Decimal | None) -> str | None:
+    return None if value is None else _money_error(value, places=4, minimum=Decimal(0), maximum=Decimal("1000000"))
+
+
+def max_trades_per_day_error(value: int | None) -> str | None:
+    if value is not None and not 1 <= value <= 10_000:
+        return "must be between 1 and 10000, or null"
+    return None
+
+
+def commission_error(per_trade: Decimal) -> str | None:
+    return _money_error(per_trade, places=2, minimum=Decimal(0), maximum=Decimal("10000"))
+
+
+def short_selling_error(allow_short_selling: bool) -> str | None:
+    return "short selling is not supported" if allow_short_selling else None
 
 
 def rules_errors(rules: ContestRules, known_symbol: Any) -> dict[str, str]:
     """Field errors of a rules object; `known_symbol(symbol) -> bool` is the symbol universe's membership test."""
-    errors: dict[str, str] = {}
-    if rules.allowed_symbols is not None:
-        if not 1 <= len(rules.allowed_symbols) <= MAX_ALLOWED_SYMBOLS:
-            errors["rules.allowedSymbols"] = f"must list 1 to {MAX_ALLOWED_SYMBOLS} symbols, or be null"
-        else:
-            unknown = [symbol for symbol in rules.allowed_symbols if not known_symbol(symbol)]
-            if unknown:
-                errors["rules.allowedSymbols"] = "unknown symbols: " + ", ".join(unknown[:10])
-    if rules.max_position_pct is not None:
-        error = _money_error(rules.max_position_pct, places=4, minimum=Decimal(0), maximum=Decimal(100),
-                             inclusive_min=False)
-        if error:
-            errors["rules.maxPositionPct"] = error
-    if rules.min_price is not None:
-        error = _money_error(rules.min_price, places=4, minimum=Decimal(0), maximum=Decimal("1000000"))
-        if error:
-            errors["rules.minPrice"] = error
-    if rules.max_trades_per_day is not None and not 1 <= rules.max_trades_per_day <= 10_000:
-        errors["rules.maxTradesPerDay"] = "must be between 1 and 10000, or null"
-    error = _money_error(rules.commission_per_trade, places=2, minimum=Decimal(0), maximum=Decimal("10000"))
-    if error:
-        errors["rules.commission.perTrade"] = error
-    if rules.allow_short_selling:
-        errors["rules.allowShortSelling"] = "short selling is not supported"
-    return errors
+    problems = {
+        "rules.allowedSymbols": allowed_symbols_error(rules.allowed_symbols, known_symbol),
+        "rules.maxPositionPct": max_position_pct_error(rules.max_position_pct),
+        "rules.minPrice": min_price_error(rules.min_price),
+        "rules.maxTradesPerDay": max_trades_per_day_error(rules.max_trades_per_day),
+        "rules.commission.perTrade": commission_error(rules.commission_per_trade),
+        "rules.allowShortSelling": short_selling_error(rules.allow_short_selling),
+    }
+    return {field: message for field, message in problems.items() if message}
+
+
+def listed_symbol(symbol: str) -> bool:
+    """The default symbol universe's membership test (what `known_symbol` is, outside tests)."""
+    from tickerleague.domain.symbols import SymbolUniverse
+
+    return SymbolUniverse.default().get(symbol) is not None
 
 
 def definition_errors(definition: ContestDefinition, known_symbol: Any) -> dict[str, str]:
     """Every field error of a definition, except the schedule's relation to now (see `schedule_errors`)."""
-    errors: dict[str, str] = {}
-    if message := name_error(definition.name):
-        errors["name"] = message
-    if len(definition.description) > DESCRIPTION_MAX:
-        errors["description"] = f"must be at most {DESCRIPTION_MAX} characters"
-    if definition.ends_at <= definition.starts_at:
-        errors["endsAt"] = "must be after startsAt"
-    error = _money_error(definition.starting_cash, places=2, minimum=MIN_STARTING_CASH, maximum=MAX_STARTING_CASH)
-    if error:
-        errors["startingCash"] = error
-    if definition.max_entries is not None and not MIN_MAX_ENTRIES <= definition.max_entries <= MAX_MAX_ENTRIES:
-        errors["maxEntries"] = f"must be at least {MIN_MAX_ENTRIES} (at most {MAX_MAX_ENTRIES}), or null"
-    if definition.entry_fee is not None:
-        errors.update(fee_error(definition.entry_fee.amount, definition.entry_fee.currency))
+    problems = {
+        "name": name_error(definition.name),
+        "description": description_error(definition.description),
+        "endsAt": ends_at_error(definition.starts_at, definition.ends_at, None),
+        "startingCash": starting_cash_error(definition.starting_cash),
+        "maxEntries": max_entries_error(definition.max_entries),
+    }
+    errors = {field: message for field, message in problems.items() if message}
+    errors.update(entry_fee_errors(definition.entry_fee))
     errors.update(rules_errors(definition.rules, known_symbol))
     return errors
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from tickerleague.clock import iso, parse_iso_utc
+from tickerleague.clock import iso, parse_iso_utc, utcnow
+from tickerleague.domain import contests as contest_rules
 from tickerleague.domain.contests import (
     DEFAULT_STARTING_CASH,
     Contest,
@@ -27,10 +29,17 @@ from tickerleague.domain.entries import Entry
 from tickerleague.domain.money import cash_str, decimal_places, pct_str, price_str, quantity_str
 from tickerleague.domain.payments import fee_text
 from tickerleague.domain.symbols import canonical_symbol
-from tickerleague.errors import ValidationFailed
 from tickerleague.http.models import Page
 from tickerleague.http.paging import ListQuery
-from tickerleague.http.validation import DecimalString, RequestModel, UtcTimestamp, WireModel
+from tickerleague.http.validation import (
+    DecimalString,
+    RequestModel,
+    RuleErrors,
+    UtcTimestamp,
+    WireModel,
+    obeyed,
+    obeyed_all,
+)
 
 if TYPE_CHECKING:
     from tickerleague.services.portfolio import PortfolioView as PortfolioValuation
@@ -40,8 +49,22 @@ VisibilityName = Literal["public", "private"]
 
 
 # ---------------------------------------------------------------------------------------------------- requests
+# The acceptance rules of `tickerleague.domain.contests` run here as well as in the service, so one 422 names every
+# bad field: missing, of the wrong type, or breaking a rule. What needs the stored contest (a PATCH's schedule
+# against the current times, which fields a status may change) is checked by the service.
+def _not_null[V](value: V | None) -> V:
+    if value is None:
+        raise ValueError("must not be null")
+    return value
+
+
 class CommissionInput(RequestModel):
     perTrade: DecimalString
+
+    @field_validator("perTrade")
+    @classmethod
+    def _per_trade_rules(cls, value: Decimal) -> Decimal:
+        return obeyed(value, contest_rules.commission_error(value))
 
 
 class RulesInput(RequestModel):
@@ -56,10 +79,47 @@ class RulesInput(RequestModel):
     allowFractional: bool = False
     allowShortSelling: bool = False
 
+    @field_validator("allowedSymbols")
+    @classmethod
+    def _allowed_symbols_rules(cls, symbols: list[str] | None) -> list[str] | None:
+        canonical = tuple(canonical_symbol(symbol) for symbol in symbols) if symbols is not None else None
+        return obeyed(symbols, contest_rules.allowed_symbols_error(canonical, contest_rules.listed_symbol))
+
+    @field_validator("maxPositionPct")
+    @classmethod
+    def _max_position_pct_rules(cls, value: Decimal | None) -> Decimal | None:
+        return obeyed(value, contest_rules.max_position_pct_error(value))
+
+    @field_validator("minPrice")
+    @classmethod
+    def _min_price_rules(cls, value: Decimal | None) -> Decimal | None:
+        return obeyed(value, contest_rules.min_price_error(value))
+
+    @field_validator("maxTradesPerDay")
+    @classmethod
+    def _max_trades_rules(cls, value: int | None) -> int | None:
+        return obeyed(value, contest_rules.max_trades_per_day_error(value))
+
+    @field_validator("commission")
+    @classmethod
+    def _commission_not_null(cls, value: CommissionInput | None) -> CommissionInput | None:
+        if value is None:
+            raise ValueError("must be an object")
+        return value
+
+    @field_validator("allowShortSelling")
+    @classmethod
+    def _short_selling_rules(cls, value: bool) -> bool:
+        return obeyed(value, contest_rules.short_selling_error(value))
+
 
 class EntryFeeInput(RequestModel):
     amount: DecimalString
     currency: str = Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code; stored lower case")
+
+
+def _fee_rules(fee: EntryFeeInput | None) -> EntryFeeInput | None:
+    return obeyed_all(fee, contest_rules.entry_fee_errors(_entry_fee(fee)))
 
 
 class CreateContestRequest(RequestModel):
@@ -77,6 +137,41 @@ class CreateContestRequest(RequestModel):
                     "its own decimals, from Stripe's minimum charge (0.50 usd) to 10000.00 (1500000 jpy)")
     rules: RulesInput | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _name_rules(cls, name: str) -> str:
+        return obeyed(name, contest_rules.name_error(name))
+
+    @field_validator("description")
+    @classmethod
+    def _description_rules(cls, description: str) -> str:
+        return obeyed(description, contest_rules.description_error(description))
+
+    @field_validator("startsAt")
+    @classmethod
+    def _starts_at_rules(cls, starts_at: datetime) -> datetime:
+        return obeyed(starts_at, contest_rules.starts_at_error(starts_at, utcnow()))
+
+    @field_validator("endsAt")
+    @classmethod
+    def _ends_at_rules(cls, ends_at: datetime, info: ValidationInfo) -> datetime:
+        return obeyed(ends_at, contest_rules.ends_at_error(info.data.get("startsAt"), ends_at, utcnow()))
+
+    @field_validator("startingCash")
+    @classmethod
+    def _starting_cash_rules(cls, value: Decimal) -> Decimal:
+        return obeyed(value, contest_rules.starting_cash_error(value))
+
+    @field_validator("maxEntries")
+    @classmethod
+    def _max_entries_rules(cls, value: int | None) -> int | None:
+        return obeyed(value, contest_rules.max_entries_error(value))
+
+    @field_validator("entryFee")
+    @classmethod
+    def _entry_fee_rules(cls, fee: EntryFeeInput | None) -> EntryFeeInput | None:
+        return _fee_rules(fee)
+
 
 class UpdateContestRequest(RequestModel):
     """Only the fields present change. In `draft` any field; in `scheduled` name, description, startsAt, endsAt."""
@@ -90,6 +185,51 @@ class UpdateContestRequest(RequestModel):
     maxEntries: int | None = None
     entryFee: EntryFeeInput | None = None
     rules: RulesInput | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_rules(cls, name: str | None) -> str:
+        present = _not_null(name)
+        return obeyed(present, contest_rules.name_error(present))
+
+    @field_validator("description")
+    @classmethod
+    def _description_rules(cls, description: str | None) -> str:
+        present = _not_null(description)
+        return obeyed(present, contest_rules.description_error(present))
+
+    @field_validator("startsAt", "visibility", "rules")
+    @classmethod
+    def _present_not_null[V](cls, value: V | None) -> V:
+        return _not_null(value)
+
+    @field_validator("endsAt")
+    @classmethod
+    def _ends_at_rules(cls, ends_at: datetime | None, info: ValidationInfo) -> datetime:
+        present = _not_null(ends_at)
+        return obeyed(present, contest_rules.ends_at_error(info.data.get("startsAt"), present, None))
+
+    @field_validator("startingCash")
+    @classmethod
+    def _starting_cash_rules(cls, value: Decimal | None) -> Decimal:
+        present = _not_null(value)
+        return obeyed(present, contest_rules.starting_cash_error(present))
+
+    @field_validator("maxEntries")
+    @classmethod
+    def _max_entries_rules(cls, value: int | None) -> int | None:
+        return obeyed(value, contest_rules.max_entries_error(value))
+
+    @field_validator("entryFee")
+    @classmethod
+    def _entry_fee_rules(cls, fee: EntryFeeInput | None) -> EntryFeeInput | None:
+        return _fee_rules(fee)
+
+    @model_validator(mode="after")
+    def _some_field(self) -> UpdateContestRequest:
+        if not self.model_fields_set:
+            raise RuleErrors({"body": "name at least one field to change"})
+        return self
 
 
 class JoinContestRequest(RequestModel):
@@ -248,24 +388,15 @@ def _rules_changes(body: RulesInput) -> dict[str, Any]:
         "allowFractional": "allow_fractional", "allowShortSelling": "allow_short_selling",
     }
     changes: dict[str, Any] = {}
-    errors: dict[str, str] = {}
     for wire, domain in names.items():
         if wire not in body.model_fields_set:
             continue
         value = getattr(body, wire)
-        if value is None and wire in ("allowLateEntry", "allowFractional", "allowShortSelling"):
-            errors[f"rules.{wire}"] = "must be true or false"
-            continue
         if wire == "allowedSymbols" and value is not None:
             value = tuple(canonical_symbol(symbol) for symbol in value)
         changes[domain] = value
-    if "commission" in body.model_fields_set:
-        if body.commission is None:
-            errors["rules.commission"] = "must be an object"
-        else:
-            changes["commission_per_trade"] = body.commission.perTrade
-    if errors:
-        raise ValidationFailed(errors)
+    if body.commission is not None:
+        changes["commission_per_trade"] = body.commission.perTrade
     return changes
 
 
@@ -284,7 +415,6 @@ def definition_from_create(body: CreateContestRequest) -> ContestDefinition:
     )
 
 
-_NOT_NULL = ("name", "description", "startsAt", "endsAt", "startingCash", "visibility", "rules")
 _PLAIN_FIELDS: Mapping[str, str] = {
     "name": "name", "description": "description", "startsAt": "starts_at", "endsAt": "ends_at",
     "startingCash": "starting_cash", "maxEntries": "max_entries",
@@ -296,11 +426,6 @@ def patched_definition(body: UpdateContestRequest, current: ContestDefinition) -
     """The definition with the body's fields applied (rules merge field by field), and the wire names of the
     fields whose value actually changes (sending a field with its current value is not an edit)."""
     present = body.model_fields_set
-    errors = {field: "must not be null" for field in _NOT_NULL if field in present and getattr(body, field) is None}
-    if errors:
-        raise ValidationFailed(errors)
-    if not present:
-        raise ValidationFailed({"body": "name at least one field to change"})
     changes: dict[str, Any] = {_PLAIN_FIELDS[wire]: getattr(body, wire) for wire in present if wire in _PLAIN_FIELDS}
     if "visibility" in present and body.visibility is not None:
         changes["visibility"] = Visibility(body.visibility)

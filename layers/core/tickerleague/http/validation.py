@@ -83,9 +83,38 @@ _MESSAGES = {
 }
 
 
+class RuleErrors(ValueError):
+    """Raised by a request model's validator with the field errors of a domain rule (wire paths from the body's
+    root, e.g. "entryFee.amount"), so they are reported in the same 422 as the schema's own errors."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{path}: {message}" for path, message in fields.items()))
+        self.fields = dict(fields)
+
+
+def obeyed[V](value: V, problem: str | None) -> V:
+    """`value`, or a validation error with `problem` (a domain rule's message) on the field being validated."""
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def obeyed_all[V](value: V, problems: dict[str, str]) -> V:
+    """`value`, or a validation error naming every field in `problems` (wire paths from the body's root)."""
+    if problems:
+        raise RuleErrors(problems)
+    return value
+
+
 def fields_from_validation_error(error: ValidationError) -> dict[str, str]:
+    """Every bad field of the body: the schema's errors and the domain rules' (one 422 names them all)."""
     fields: dict[str, str] = {}
     for item in error.errors(include_url=False, include_input=False):
+        cause = (item.get("ctx") or {}).get("error")
+        if isinstance(cause, RuleErrors):
+            for path, message in cause.fields.items():
+                fields.setdefault(path, message)
+            continue
         path = _field_path(tuple(item["loc"]))
         message = _MESSAGES.get(item["type"]) or str(item["msg"]).removeprefix("Value error, ")
         fields.setdefault(path, message)

@@ -23,6 +23,7 @@ from tickerleague.domain.contests import (
     ContestStatus,
     apply_edit,
     invite_code_visible_to,
+    listed_symbol,
     needs_status_check,
     publish_errors,
     slug_candidate,
@@ -78,10 +79,7 @@ class VisibleContest:
     show_invite_code: bool
 
 
-def known_symbol(symbol: str) -> bool:
-    from tickerleague.domain.symbols import SymbolUniverse
-
-    return SymbolUniverse.default().get(symbol) is not None
+known_symbol = listed_symbol
 
 
 def default_lifecycle() -> LifecyclePort:
