@@ -41,7 +41,7 @@ MEANINGS = {
     "login_max_failures_per_ip": "Failed logins per source IP in the window before `429 TOO_MANY_ATTEMPTS`.",
     "login_window_seconds": "Sliding window of the login throttle.",
     "quotes_provider": "Market data provider: simulated, finnhub or polygon.",
-    "quotes_api_key_secret_id": "SSM SecureString parameter holding the provider's API key.",
+    "quotes_api_key_parameter": "SSM SecureString parameter holding the provider's API key.",
     "quotes_base_url": "Provider endpoint override (empty: the provider's default).",
     "quote_max_age_seconds": "A stored quote older than this is refreshed before an order fills.",
     "placement_memory_seconds": "How long a container remembers its own recent placements (read-your-writes).",
@@ -61,6 +61,8 @@ OTHER_MEANINGS = {
     "POWERTOOLS_METRICS_NAMESPACE": "CloudWatch namespace of tickerleague.metrics (template Globals: TickerLeague).",
 }
 SECRET_VALUES = {"JWT_SIGNING_KEYS"}
+# Settings whose names end so name where a secret is kept (its value is read at run time, never set here).
+SECRET_NAME_SUFFIXES = ("_SECRET_ID", "_PARAMETER")
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class Setting:
     def secret(self) -> str:
         if any(name in SECRET_VALUES for name in self.env):
             return "**yes**: never set it in a deployed stage"
-        if any(name.endswith("_SECRET_ID") for name in self.env):
+        if any(name.endswith(SECRET_NAME_SUFFIXES) for name in self.env):
             return "names a secret (the value stays in Secrets Manager / SSM)"
         return "no"
 
@@ -181,8 +183,9 @@ def render() -> str:
         "Every setting is read from the environment in one place, `layers/core/tickerleague/config.py`. Deployed",
         "functions get them from `template.yaml` (Globals and per-function `Environment`), whose parameters come from",
         "`samconfig.toml` per environment; the local stack sets its own (infra/local/stack.py). No secret value is",
-        "ever an environment variable in a deployed stage: settings ending in `_SECRET_ID` name a secret, which the",
-        "code reads at run time (see [secrets.md](secrets.md) for which to create and how they rotate).",
+        "ever an environment variable in a deployed stage: settings ending in `_SECRET_ID` (Secrets Manager) or",
+        "`_PARAMETER` (an SSM SecureString) name a secret, which the code reads at run time (see",
+        "[secrets.md](secrets.md) for which to create and how they rotate).",
         "",
         "## Settings (config.py)",
         "",

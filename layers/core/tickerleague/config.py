@@ -29,13 +29,14 @@ def _pairs(name: str) -> tuple[tuple[str, str], ...]:
     """ "a=1,b=2" -> (("a", "1"), ("b", "2")); a part without "=" is ignored."""
     pairs = (part.partition("=") for part in _csv(name))
     return tuple((key.strip(), value.strip()) for key, sep, value in pairs if sep and key.strip())
-def _named_values(suffix: str, skip: frozenset[str] = frozenset()) -> tuple[tuple[str, str], ...]:
-    """(name, value) of every set variable ending in `suffix`, named after the rest ("STRIPE_EVENTS_QUEUE_URL" ->
-    "stripe-events"), one per distinct value (JWT and cursor keys share one secret)."""
+def _named_values(*suffixes: str, skip: frozenset[str] = frozenset()) -> tuple[tuple[str, str], ...]:
+    """(name, value) of every set variable ending in one of `suffixes`, named after the rest
+    ("STRIPE_EVENTS_QUEUE_URL" -> "stripe-events"), one per distinct value (JWT and cursor keys share one secret)."""
     found: dict[str, str] = {}
     for key in sorted(os.environ):
         value = os.environ[key].strip()
-        if key.endswith(suffix) and key not in skip and value and value not in found:
+        suffix = next((end for end in suffixes if key.endswith(end)), None)
+        if suffix and key not in skip and value and value not in found:
             found[value] = key.removesuffix(suffix).lower().replace("_", "-")
     return tuple((name, value) for value, name in found.items())
 
@@ -68,7 +69,7 @@ class Settings:
     login_max_failures_per_ip: int
     login_window_seconds: int
     quotes_provider: str
-    quotes_api_key_secret_id: str  # the NAME of an SSM SecureString parameter (not a Secrets Manager id)
+    quotes_api_key_parameter: str  # the name of an SSM SecureString parameter
     quotes_base_url: str | None  # None: the provider's default endpoint
     quote_max_age_seconds: int
     placement_memory_seconds: int
@@ -103,7 +104,7 @@ class Settings:
     # operations (ops): the health check
     health_check_timeout_seconds: float  # /v1/health's wait for each dependency
     health_queue_urls: tuple[tuple[str, str], ...]  # queues /v1/health checks: every *_QUEUE_URL
-    health_secret_ids: tuple[tuple[str, str], ...]  # secrets /v1/health checks: every *_SECRET_ID
+    health_secret_ids: tuple[tuple[str, str], ...]  # secrets /v1/health checks: every *_SECRET_ID, *_PARAMETER
     local_components: tuple[tuple[str, str, int], ...]  # local servers /v1/health checks
     # payments (Stripe)
     payment_hold_seconds: int = 900
@@ -140,7 +141,7 @@ def settings() -> Settings:
         login_max_failures_per_ip=_int("LOGIN_MAX_FAILURES_PER_IP", 50),
         login_window_seconds=_int("LOGIN_WINDOW_SECONDS", 15 * 60),
         quotes_provider=os.environ.get("QUOTES_PROVIDER", "simulated"),
-        quotes_api_key_secret_id=os.environ.get("QUOTES_API_KEY_SECRET_ID", ""),
+        quotes_api_key_parameter=os.environ.get("QUOTES_API_KEY_PARAMETER", ""),
         quotes_base_url=os.environ.get("QUOTES_BASE_URL", "").strip() or None,
         quote_max_age_seconds=_int("QUOTE_MAX_AGE_SECONDS", 120),
         placement_memory_seconds=_int("PLACEMENT_MEMORY_SECONDS", 5),
@@ -174,8 +175,8 @@ def settings() -> Settings:
         health_check_timeout_seconds=float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS") or "2"),
         health_queue_urls=_named_values("_QUEUE_URL"),
         # The simulated provider needs no key, so its (absent) parameter is not a dependency.
-        health_secret_ids=_named_values("_SECRET_ID", frozenset(
-            {"QUOTES_API_KEY_SECRET_ID"} if os.environ.get("QUOTES_PROVIDER", "simulated") == "simulated" else ())),
+        health_secret_ids=_named_values("_SECRET_ID", "_PARAMETER", skip=frozenset(
+            {"QUOTES_API_KEY_PARAMETER"} if os.environ.get("QUOTES_PROVIDER", "simulated") == "simulated" else ())),
         local_components=_components("LOCAL_COMPONENTS"),
         # payments (Stripe)
         payment_hold_seconds=_int("PAYMENT_HOLD_SECONDS", 900),

@@ -25,7 +25,7 @@ def healthy(moto_table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
     monkeypatch.setenv("STRIPE_EVENTS_QUEUE_URL", url)
     monkeypatch.setenv("JWT_KEYS_SECRET_ID", secret)
     monkeypatch.setenv("CURSOR_KEY_SECRET_ID", secret)
-    monkeypatch.setenv("QUOTES_API_KEY_SECRET_ID", "/tickerleague/test/quotes-api-key")
+    monkeypatch.setenv("QUOTES_API_KEY_PARAMETER", "/tickerleague/test/quotes-api-key")
     monkeypatch.setenv("HEALTH_CHECK_TIMEOUT_SECONDS", "2")
     settings.cache_clear()
     yield {"queue": url, "secret": secret}

@@ -54,11 +54,11 @@ API_KEY_MAX_AGE_SECONDS = 300
 
 
 def quotes_api_key() -> str | None:
-    """The provider's API key: the SSM SecureString named by `QUOTES_API_KEY_SECRET_ID` (cached 5 minutes by
+    """The provider's API key: the SSM SecureString named by `QUOTES_API_KEY_PARAMETER` (cached 5 minutes by
     Powertools, so a rotated key is picked up without a deploy). None when no parameter is configured."""
     from tickerleague.config import settings
 
-    name = settings().quotes_api_key_secret_id
+    name = settings().quotes_api_key_parameter
     if not name:
         return None
     from aws_lambda_powertools.utilities import parameters
