@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -118,11 +118,57 @@ class EntryFeeInput(RequestModel):
     currency: str = Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code; stored lower case")
 
 
-def _fee_rules(fee: EntryFeeInput | None) -> EntryFeeInput | None:
-    return obeyed_all(fee, contest_rules.entry_fee_errors(_entry_fee(fee)))
+class _ContestFieldRules(RequestModel):
+    """The per-field rules of a contest body, shared by create and edit. A field given as null is refused where it
+    cannot be null (on create pydantic's type check refuses it first); a field left out is not validated at all.
+    `CHECKED_AGAINST_NOW`: whether startsAt/endsAt are checked against the clock here (create), or only by the
+    service against the stored contest (edit)."""
+
+    CHECKED_AGAINST_NOW: ClassVar[bool] = True
+
+    @field_validator("name", check_fields=False)
+    @classmethod
+    def _name_rules(cls, name: str | None) -> str:
+        present = _not_null(name)
+        return obeyed(present, contest_rules.name_error(present))
+
+    @field_validator("description", check_fields=False)
+    @classmethod
+    def _description_rules(cls, description: str | None) -> str:
+        present = _not_null(description)
+        return obeyed(present, contest_rules.description_error(present))
+
+    @field_validator("startsAt", check_fields=False)
+    @classmethod
+    def _starts_at_rules(cls, starts_at: datetime | None) -> datetime:
+        present = _not_null(starts_at)
+        return obeyed(present, contest_rules.starts_at_error(present, utcnow()) if cls.CHECKED_AGAINST_NOW else None)
+
+    @field_validator("endsAt", check_fields=False)
+    @classmethod
+    def _ends_at_rules(cls, ends_at: datetime | None, info: ValidationInfo) -> datetime:
+        present = _not_null(ends_at)
+        now = utcnow() if cls.CHECKED_AGAINST_NOW else None
+        return obeyed(present, contest_rules.ends_at_error(info.data.get("startsAt"), present, now))
+
+    @field_validator("startingCash", check_fields=False)
+    @classmethod
+    def _starting_cash_rules(cls, value: Decimal | None) -> Decimal:
+        present = _not_null(value)
+        return obeyed(present, contest_rules.starting_cash_error(present))
+
+    @field_validator("maxEntries", check_fields=False)
+    @classmethod
+    def _max_entries_rules(cls, value: int | None) -> int | None:
+        return obeyed(value, contest_rules.max_entries_error(value))
+
+    @field_validator("entryFee", check_fields=False)
+    @classmethod
+    def _entry_fee_rules(cls, fee: EntryFeeInput | None) -> EntryFeeInput | None:
+        return obeyed_all(fee, contest_rules.entry_fee_errors(_entry_fee(fee)))
 
 
-class CreateContestRequest(RequestModel):
+class CreateContestRequest(_ContestFieldRules):
     name: str = Field(description="1-120 characters after trimming")
     description: str = ""
     startsAt: UtcTimestamp
@@ -137,44 +183,11 @@ class CreateContestRequest(RequestModel):
                     "its own decimals, from Stripe's minimum charge (0.50 usd) to 10000.00 (1500000 jpy)")
     rules: RulesInput | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _name_rules(cls, name: str) -> str:
-        return obeyed(name, contest_rules.name_error(name))
 
-    @field_validator("description")
-    @classmethod
-    def _description_rules(cls, description: str) -> str:
-        return obeyed(description, contest_rules.description_error(description))
-
-    @field_validator("startsAt")
-    @classmethod
-    def _starts_at_rules(cls, starts_at: datetime) -> datetime:
-        return obeyed(starts_at, contest_rules.starts_at_error(starts_at, utcnow()))
-
-    @field_validator("endsAt")
-    @classmethod
-    def _ends_at_rules(cls, ends_at: datetime, info: ValidationInfo) -> datetime:
-        return obeyed(ends_at, contest_rules.ends_at_error(info.data.get("startsAt"), ends_at, utcnow()))
-
-    @field_validator("startingCash")
-    @classmethod
-    def _starting_cash_rules(cls, value: Decimal) -> Decimal:
-        return obeyed(value, contest_rules.starting_cash_error(value))
-
-    @field_validator("maxEntries")
-    @classmethod
-    def _max_entries_rules(cls, value: int | None) -> int | None:
-        return obeyed(value, contest_rules.max_entries_error(value))
-
-    @field_validator("entryFee")
-    @classmethod
-    def _entry_fee_rules(cls, fee: EntryFeeInput | None) -> EntryFeeInput | None:
-        return _fee_rules(fee)
-
-
-class UpdateContestRequest(RequestModel):
+class UpdateContestRequest(_ContestFieldRules):
     """Only the fields present change. In `draft` any field; in `scheduled` name, description, startsAt, endsAt."""
+
+    CHECKED_AGAINST_NOW: ClassVar[bool] = False
 
     name: str | None = None
     description: str | None = None
@@ -186,44 +199,10 @@ class UpdateContestRequest(RequestModel):
     entryFee: EntryFeeInput | None = None
     rules: RulesInput | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _name_rules(cls, name: str | None) -> str:
-        present = _not_null(name)
-        return obeyed(present, contest_rules.name_error(present))
-
-    @field_validator("description")
-    @classmethod
-    def _description_rules(cls, description: str | None) -> str:
-        present = _not_null(description)
-        return obeyed(present, contest_rules.description_error(present))
-
-    @field_validator("startsAt", "visibility", "rules")
+    @field_validator("visibility", "rules")
     @classmethod
     def _present_not_null[V](cls, value: V | None) -> V:
         return _not_null(value)
-
-    @field_validator("endsAt")
-    @classmethod
-    def _ends_at_rules(cls, ends_at: datetime | None, info: ValidationInfo) -> datetime:
-        present = _not_null(ends_at)
-        return obeyed(present, contest_rules.ends_at_error(info.data.get("startsAt"), present, None))
-
-    @field_validator("startingCash")
-    @classmethod
-    def _starting_cash_rules(cls, value: Decimal | None) -> Decimal:
-        present = _not_null(value)
-        return obeyed(present, contest_rules.starting_cash_error(present))
-
-    @field_validator("maxEntries")
-    @classmethod
-    def _max_entries_rules(cls, value: int | None) -> int | None:
-        return obeyed(value, contest_rules.max_entries_error(value))
-
-    @field_validator("entryFee")
-    @classmethod
-    def _entry_fee_rules(cls, fee: EntryFeeInput | None) -> EntryFeeInput | None:
-        return _fee_rules(fee)
 
     @model_validator(mode="after")
     def _some_field(self) -> UpdateContestRequest:
