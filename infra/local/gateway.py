@@ -497,6 +497,9 @@ class GatewayServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a sixth client connecting at once has its SYN dropped and retries
+    # a second later (20 at once took 3 s to connect). Many clients at once is what a load test and a page do.
+    request_queue_size = 128
 
     def __init__(self, gateway: LocalGateway, host: str = "127.0.0.1", port: int = 3000,
                  client_timeout_seconds: float = CLIENT_TIMEOUT_SECONDS, docs: ApiDocs | None = None) -> None:

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
-from infra.local.dynamodb_local import _die_with_parent, port_in_use
+from infra.local.processes import ChildProcess, port_in_use, spawn
 
 LOG = logging.getLogger(__name__)
 
@@ -46,13 +43,11 @@ def find_python() -> Path:
 
 
 @dataclass
-class LocalStripe:
+class LocalStripe(ChildProcess):
     """A running localstripe; :meth:`stop` ends it."""
 
-    process: subprocess.Popen[bytes]
-    port: int
-    host: str = "127.0.0.1"
-    log_file: IO[bytes] | None = field(default=None, repr=False)
+    label = "localstripe"
+    error = LocalStripeError
 
     @property
     def url(self) -> str:
@@ -60,16 +55,7 @@ class LocalStripe:
         return f"http://{self.host}:{self.port}"
 
     def wait_ready(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise LocalStripeError(f"localstripe exited with code {self.process.returncode}")
-            if port_in_use(self.port, self.host):
-                return
-            if time.monotonic() > deadline:
-                self.stop()
-                raise LocalStripeError(f"localstripe did not answer on {self.url}")
-            time.sleep(0.1)
+        self.wait_until(lambda: port_in_use(self.port, self.host), timeout)
 
     def register_webhook(self, url: str, secret: str) -> None:
         """Point localstripe's webhooks (every event type) at ``url``, signed with ``secret``."""
@@ -82,18 +68,6 @@ class LocalStripe:
             raise LocalStripeError(f"registering the webhook with localstripe failed: {exc}") from exc
         LOG.info("localstripe webhook -> %s", url)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=timeout)
-        if self.log_file is not None:
-            self.log_file.close()
-            self.log_file = None
-
 
 def start_localstripe(port: int = 8420, *, host: str = "127.0.0.1", state_file: Path | None = None,
                       log_path: Path | None = None, timeout: float = START_TIMEOUT_SECONDS) -> LocalStripe:
@@ -105,12 +79,7 @@ def start_localstripe(port: int = 8420, *, host: str = "127.0.0.1", state_file: 
     if state_file is not None:
         state_file.parent.mkdir(parents=True, exist_ok=True)
         command += ["--state-file", str(state_file)]
-    log_file = open(log_path, "ab") if log_path else None  # noqa: SIM115 - closed by LocalStripe.stop
-    process = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=log_file or subprocess.DEVNULL,
-        stderr=subprocess.STDOUT if log_file else subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
-    )
+    process, log_file = spawn(command, log_path)
     handle = LocalStripe(process, port, host, log_file=log_file)
     LOG.info("localstripe (pid %s) starting on %s", process.pid, handle.url)
     handle.wait_ready(timeout)
