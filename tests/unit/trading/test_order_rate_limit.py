@@ -255,7 +255,12 @@ def test_the_route_answers_the_transactions_decision_and_writes_no_bucket(live: 
     assert bucket_items() == []
 
 
-def test_orders_that_never_reach_the_transaction_take_the_players_bucket(live: World) -> None:
+def test_orders_that_never_reach_the_transaction_take_the_players_bucket(live: World,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from tickerleague import metrics
+
+    counted: list[tuple[str, dict[str, str]]] = []
+    monkeypatch.setattr(metrics, "count", lambda name, value=1, **dimensions: counted.append((name, dimensions)))
     contest = live.contest(starting_cash="100.00")
     live.join(contest, "alice")
     live.quote("AAPL", "10.00")
@@ -267,6 +272,8 @@ def test_orders_that_never_reach_the_transaction_take_the_players_bucket(live: W
     over = place(contest.contest_id, {**BUY, "quantity": "1000"})
     assert over.status == 429 and over.error_code == "RATE_LIMITED" and over.headers["RateLimit-Remaining"] == "0"
     assert bucket_items() == ["RATELIMIT#orders#alice"]
+    assert counted.count(("RateLimitRefusals", {"bucket": "orders"})) == 1
+    assert counted.count(("OrdersRefused", {"code": "INSUFFICIENT_CASH"})) == 2  # the service refused both
     # Placements that reach the transaction are limited there, per entry, on their own numbers.
     assert place(contest.contest_id, BUY).status == 201
 
