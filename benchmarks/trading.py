@@ -11,14 +11,16 @@
 2. Throughput on ONE entry, one thread, against DynamoDB Local, in the same run:
    - the route: `POST /v1/contests/{id}/orders` (market buy, clientOrderId), handler and all;
    - the same route with the per-caller rate limit on (RATE_LIMIT_ENABLED=1, a bucket too large to refuse): the
-     limiter's cost, one conditional UpdateItem per request (http/rate_limit.py);
+     limiter's cost; the order bucket is GCRA on the entry inside the order's own transaction (services/orders.py),
+     so no call of its own;
    - the service call alone (no HTTP parsing);
    - the service call with the placement memory off (PLACEMENT_MEMORY_SECONDS=0: every placement reads first);
    - a bare TransactWriteItems of the same three items (entry update with its version condition, order put,
      clientOrderId marker put), prepared before the clock starts: the floor of what one placement can cost.
    - the two ways of limiting orders, on bare transactions: the bucket's UpdateItem as a fourth item of the
      order's own TransactWriteItems (no extra round trip), and the same transaction followed by the limiter's own
-     conditional UpdateItem (what the route does today: http/rate_limit.py);
+     conditional UpdateItem (what the route did before the bucket moved into the entry; http/rate_limit.py still
+     does it for placements refused before their transaction);
    The series run interleaved (one of each per round), so they share the machine's load and the JVM's
    warm-up. The ratio to the bare transaction is reported (goal >= 0.7). Times depend on the machine; they are
    measured, never asserted.

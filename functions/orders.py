@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tickerleague.clock import utcnow
+from tickerleague.http import rate_limit
 from tickerleague.http.api import Access, Api, Reply, Request
 from tickerleague.http.paging import CURSORS
 from tickerleague.http.schemas_orders import (
@@ -31,6 +32,8 @@ def place(request: Request) -> Reply:
     body: PlaceOrderRequest = request.body
     result = orders_service.place_order(request.require_principal(), request.path["contestId"],
                                         order_request(body), utcnow())
+    if result.limit is not None:  # the order rate limit, decided in the order's transaction (per entry)
+        rate_limit.use_headers(result.limit.headers())
     return Reply(201 if result.created else 200, order_out(result.order))
 
 

@@ -49,12 +49,13 @@ class CommitResult:
 
 @dataclass(frozen=True)
 class PortfolioChange:
-    """The entry as read, its new portfolio, and the new trades-per-day map (None: unchanged)."""
+    """The entry as read, its new portfolio, the new trades-per-day map and order-limit TAT (None: unchanged)."""
 
     entry: Entry
     portfolio: Portfolio
     trades_by_day: dict[str, int] | None = None
     require_active: bool = True  # placements need an active entry; fills, cancels and expiries do not
+    order_tat_ms: int | None = None  # an admitted placement: the order rate limit's new TAT (None: unchanged)
 
     def entry_after(self, now: datetime) -> Entry:
         """The entry as this change writes it."""
@@ -62,4 +63,5 @@ class PortfolioChange:
         return replace(
             entry, portfolio=self.portfolio, version=entry.version + 1, updated_at=iso_ms(now),
             trades_by_day=self.trades_by_day if self.trades_by_day is not None else entry.trades_by_day,
+            order_tat_ms=self.order_tat_ms if self.order_tat_ms is not None else entry.order_tat_ms,
         )

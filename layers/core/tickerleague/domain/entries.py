@@ -19,3 +19,6 @@ class Entry:
     version: int = 0  # bumped by every write of the portfolio; conditions use it for optimistic concurrency
     trades_by_day: dict[str, int] | None = None  # {"2026-12-01": 3}, for maxTradesPerDay
     updated_at: str | None = None
+    # The order rate limit's GCRA theoretical arrival time (epoch ms; 0: never limited), moved by every admitted
+    # placement inside its own transaction (domain/rate_limit.py, services/orders.py).
+    order_tat_ms: int = 0

@@ -18,7 +18,6 @@ import base64
 import json
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,9 +51,8 @@ SECURITY_HEADERS = {
 }
 EXPOSED_HEADERS = ", ".join(
     ("X-Request-Id", "Retry-After", *rate_limit.RATE_LIMIT_HEADERS, idempotency.REPLAYED_HEADER))
-# This request's RateLimit headers, for every answer of a limited route (errors included): set by `_run`, added by
-# `_finish`. Per thread and per request, like the log keys.
-_limit_headers: ContextVar[dict[str, str]] = ContextVar("limit_headers", default={})  # noqa: B039 - never mutated
+# This request's RateLimit headers (errors included): set by `rate_limit`, added by `_finish`.
+_limit_headers = rate_limit.limit_headers
 
 
 @dataclass(frozen=True)
@@ -283,7 +281,12 @@ class Api:
         headers = _lower_headers(event)
         principal = self._principal(spec, event, headers)
         source_ip = _source_ip(event)
-        _limit_headers.set(rate_limit.check(spec.method, spec.path, principal, source_ip))
+        with rate_limit.limited(spec.method, spec.path, principal, source_ip):
+            return self._run_limited(spec, event, path_params, headers=headers, principal=principal,
+                                     source_ip=source_ip)
+
+    def _run_limited(self, spec: RouteSpec, event: dict[str, Any], path_params: dict[str, str], *,
+                     headers: dict[str, str], principal: Principal | None, source_ip: str) -> Reply:
         body = self._body(spec, event, headers)
         query = self._query(spec, event)
         request = Request(

@@ -5,7 +5,8 @@ The key is scoped to the caller (user id; source IP where there is no caller) an
 with the same request answers the stored status, body and headers again with `Idempotent-Replayed: true`; with
 another request (method, path or canonical body) 422 IDEMPOTENCY_KEY_REUSED; while the first is still running 409
 IDEMPOTENCY_KEY_IN_USE. A 5xx (or a crash) is not stored: the claim is dropped, so a retry runs again. Answers that
-never reach the endpoint (400/415/422 on the body, 401/403, 429) are decided before the claim and never stored.
+never reach the endpoint (400/415/422 on the body, 401/403, 429) are decided before the claim and never stored; nor
+is the order route's 429, decided inside the endpoint (`finish_error` releases the claim).
 Why not Powertools' idempotency utility: docs/technical-specification.md, "Retry and abuse safety".
 """
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tickerleague.domain.principal import Principal
-from tickerleague.errors import DomainError, IdempotencyKeyInUse, IdempotencyKeyReused, ValidationFailed
+from tickerleague.errors import DomainError, IdempotencyKeyInUse, IdempotencyKeyReused, RateLimited, ValidationFailed
 from tickerleague.http.logs import logger
 
 HEADER = "Idempotency-Key"
@@ -118,7 +119,18 @@ def finish(claim: Claim, status: int, body: str, headers: dict[str, str]) -> Non
 
 
 def finish_error(claim: Claim, error: DomainError, request_id: str) -> None:
+    """Store a refusal's answer like any other; but a 429 RATE_LIMITED (the order route's limit is decided inside the
+    endpoint, in the order's transaction) releases the claim instead, so the retry, once admitted, runs."""
     from tickerleague.http.envelope import error_response
+
+    if isinstance(error, RateLimited):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            abandon(claim)
+        except (BotoCoreError, ClientError):
+            logger.warning("idempotency claim not released", exc_info=True)
+        return
 
     status, headers, body = error_response(error, request_id)
     finish(claim, status, body, headers)

@@ -10,6 +10,12 @@ the quote comes from the market's per-container cache). Otherwise it costs two: 
 latest quote, clientOrderId marker) first. A refusal is only ever decided on what was just read. A buy under a
 maxPositionPct rule reads the other positions' quotes (one more), and the first buy of a symbol by an entry adds it
 to the active-symbols set (one more, at most once per symbol per container every few minutes).
+
+The order rate limit costs no call of its own: it is GCRA on the entry item (`orderTat`, `domain.rate_limit`), decided
+on the entry the transaction is conditioned on and moved by that same transaction, so concurrent placements in any
+number of containers can never over-admit (each admission bumps the version the others are conditioned on). A
+refusal decided on a remembered entry is read again before it is answered. The bucket is per entry (per user per
+contest); requests that never reach the transaction are limited by `http.rate_limit` instead.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from tickerleague import metrics
 from tickerleague.adapters.dynamodb.orders import fingerprint_of
 from tickerleague.adapters.dynamodb.plumbing import backoff_seconds
 from tickerleague.config import settings
@@ -35,6 +42,7 @@ from tickerleague.domain.market_calendar import TradingCalendar
 from tickerleague.domain.money import ZERO
 from tickerleague.domain.principal import Principal
 from tickerleague.domain.quotes import Quote, QuoteProviderError, is_stale
+from tickerleague.domain.rate_limit import Bucket, Decision, decide
 from tickerleague.domain.symbols import SymbolUniverse
 from tickerleague.domain.trading import (
     Fill,
@@ -52,7 +60,15 @@ from tickerleague.domain.trading import (
     require_tradable,
     validate_request,
 )
-from tickerleague.errors import ClientOrderIdReused, Conflict, NotFound, RuleViolation, ServiceUnavailable
+from tickerleague.errors import (
+    ClientOrderIdReused,
+    Conflict,
+    DomainError,
+    NotFound,
+    RateLimited,
+    RuleViolation,
+    ServiceUnavailable,
+)
 from tickerleague.ids import is_ulid, new_ulid
 from tickerleague.services.active_symbols import (
     forget_active_symbol_cache,  # noqa: F401 - moved; still found here
@@ -89,6 +105,7 @@ class TradingPorts:
     max_quote_age: timedelta = field(default_factory=lambda: timedelta(seconds=settings().quote_max_age_seconds))
     serialize_entry_writes: bool = True  # see `entry_lock`
     memory: PlacementMemory | None = None  # see `services.placement_memory`; None: every placement reads first
+    order_limit: Bucket | None = None  # the per-entry order rate limit kept in the transaction; None: not limited
 
 
 # ---------------------------------------------------------------------------------------------------- entry locks
@@ -116,8 +133,16 @@ def default_ports() -> TradingPorts:
     return TradingPorts(
         store=orders_table.OrderTable(), quotes=_current_quote,
         calendar=calendar_from_config(settings().market_calendar), universe=SymbolUniverse.default(),
-        memory=default_memory(),
+        memory=default_memory(), order_limit=order_bucket(),
     )
+
+
+def order_bucket() -> Bucket | None:
+    """The order bucket of the settings (the contract's numbers), or None when rate limits are off."""
+    config = settings()
+    if not config.rate_limit_enabled:
+        return None
+    return Bucket("orders", config.rate_limit_orders_burst, config.rate_limit_orders_per_second)
 
 
 def _backoff(attempt: int, sleep: Callable[[float], None]) -> None:
@@ -144,6 +169,17 @@ def _too_busy() -> ServiceUnavailable:
 class PlaceResult:
     order: Order
     created: bool  # False: the clientOrderId was seen before and this is the original order
+    limit: Decision | None = None  # the order rate limit's decision, when the transaction took it (headers)
+
+
+def _refused(limit: Decision) -> RateLimited:
+    refused = RateLimited(limit.retry_after_seconds)
+    refused.headers.update(limit.headers())
+    return refused
+
+
+def _epoch_ms(now: datetime) -> int:
+    return int(now.timestamp() * 1000)
 
 
 def _quote_stale(symbol: str) -> RuleViolation:
@@ -227,9 +263,19 @@ def place_order(principal: Principal, contest_id: str, request: OrderRequest, no
     """POST /v1/contests/{contestId}/orders. The checks run in the contract's order; the same clientOrderId
     again answers the original order (never a second fill)."""
     ports = ports or default_ports()
-    validate_request(request)
-    with entry_lock(contest_id, principal.user_id, enabled=ports.serialize_entry_writes):
-        return _place(principal, contest_id, request, now, ports)
+    try:
+        validate_request(request)
+        with entry_lock(contest_id, principal.user_id, enabled=ports.serialize_entry_writes):
+            result = _place(principal, contest_id, request, now, ports)
+    except DomainError as error:
+        if not isinstance(error, ServiceUnavailable):  # refused: the caller's request, not our outage
+            metrics.count("OrdersRefused", code=error.code)
+        if isinstance(error, RateLimited):
+            metrics.count("RateLimitRefusals", bucket="orders")
+        raise
+    if result.created:
+        metrics.count("OrdersPlaced", type=request.order_type)
+    return result
 
 
 def _place(principal: Principal, contest_id: str, request: OrderRequest, now: datetime,
@@ -238,7 +284,8 @@ def _place(principal: Principal, contest_id: str, request: OrderRequest, now: da
     if recalled is not None and ports.memory is not None:
         try:
             return _place_recalled(principal, recalled, request, now, ports)
-        except (RuleViolation, NotFound, Conflict):  # never refuse on remembered state: read, then decide again
+        # Never refuse on remembered state (a rule, or the rate limit on a remembered TAT): read, then decide again.
+        except (RuleViolation, NotFound, Conflict, RateLimited):
             ports.memory.forget_entry(contest_id, principal.user_id)
     known = ports.universe.get(request.symbol)
     snapshot = ports.store.load_placement(
@@ -280,6 +327,11 @@ def _commit_placement(ports: TradingPorts, principal: Principal, contest: Contes
     prices = _position_prices(ports.store, entry, contest, request, known={})
     order_id = new_ulid()
     for attempt in _attempts():
+        # The rate limit first (a refused order is 429 whatever else it breaks), on the entry the commit is
+        # conditioned on: a lost race re-decides it on the fresh entry.
+        limit = decide(ports.order_limit, entry.order_tat_ms or None, _epoch_ms(now)) if ports.order_limit else None
+        if limit is not None and not limit.allowed:
+            raise _refused(limit)
         placement = decide_placement(
             request, contest.rules, entry.portfolio, quote_price=quote.price,
             trades_by_day=entry.trades_by_day or {}, session_day=session_day, prices=prices,
@@ -288,13 +340,14 @@ def _commit_placement(ports: TradingPorts, principal: Principal, contest: Contes
                            calendar=ports.calendar, order_id=order_id)
         if placement.status == "open":
             order = replace(order, reservation=placement.reservation)
-        change = PortfolioChange(entry, placement.portfolio, trades_by_day=placement.trades_by_day)
+        change = PortfolioChange(entry, placement.portfolio, trades_by_day=placement.trades_by_day,
+                                 order_tat_ms=limit.tat_ms if limit is not None else None)
         result = ports.store.commit(change, order, new_order=True, now=now)
         if result.outcome is Outcome.COMMITTED:
             if ports.memory is not None and result.entry is not None:
                 ports.memory.learn_entry(result.entry)
             remember_bought_symbol(ports.store, entry, request)
-            return PlaceResult(order, created=True)
+            return PlaceResult(order, created=True, limit=limit)
         if result.outcome is Outcome.DUPLICATE and result.original_order_id:
             return _original(ports.store, entry.contest_id, entry.user_id, result.original_order_id, request=request,
                              stored_hash=result.original_order_hash)

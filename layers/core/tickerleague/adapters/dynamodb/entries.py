@@ -4,7 +4,7 @@ Written with the low-level client and boto3's type (de)serializer instead of Pyn
 map is keyed by symbol, and PynamoDB's untyped maps turn numbers into float. Every number here is a Decimal.
 
 Keys (see docs/technical-specification.md):
-  entry item        PK ENTRY#<contestId>#<userId>   SK ENTRY
+  entry item        PK ENTRY#<contestId>#<userId>   SK ENTRY     (+ `orderTat`: the order rate limit's GCRA TAT, ms)
                     GSI1 CONTEST#<contestId>#ENTRIES#<shard> / <joinedAt>#<entryId>   (all entries of a contest)
                     GSI2 USER#<userId>#ENTRIES / <joinedAt>#<contestId>               (a user's entries)
   entry-id marker   PK ENTRYID#<entryId>            SK ENTRYID   -> contestId, userId
@@ -98,6 +98,7 @@ def entry_to_item(entry: Entry) -> dict[str, Any]:
         "positions": {symbol: _position_to_map(position) for symbol, position in portfolio.positions.items()},
         "tradesByDay": dict(entry.trades_by_day or {}),
         "version": entry.version,
+        **({"orderTat": entry.order_tat_ms} if entry.order_tat_ms else {}),
     }
 
 
@@ -124,6 +125,7 @@ def entry_from_item(item: dict[str, Any]) -> Entry:
         version=int(item.get("version", 0)),
         trades_by_day={day: int(count) for day, count in (item.get("tradesByDay") or {}).items()},
         updated_at=item.get("updatedAt"),
+        order_tat_ms=int(item.get("orderTat", 0)),
     )
 
 

@@ -7,9 +7,10 @@ Keys (docs/technical-specification.md, O1-O5):
 
 Written with the low-level client and boto3's type (de)serializer, like the entry item, so every number stays a
 Decimal. Every state change of a portfolio is ONE TransactWriteItems (`commit`): the entry update, conditioned on
-the version that was read, plus the order put (new) or replace (open -> filled/cancelled/expired), plus the
-clientOrderId marker. Cancellation reasons come back in request order from the low-level client, and the failed
-items' stored values come back with them (ReturnValuesOnConditionCheckFailure), so a retry needs no re-read.
+the version that was read (a placement's also SETs the order rate limit's `orderTat`), plus the order put (new) or
+replace (open -> filled/cancelled/expired), plus the clientOrderId marker. Cancellation reasons come back in request
+order from the low-level client, and the failed items' stored values come back with them
+(ReturnValuesOnConditionCheckFailure), so a retry needs no re-read.
 An order's lapse time is stored as `lapsesAt`, never `expiresAt`: that is the table's TTL attribute.
 """
 
@@ -297,6 +298,9 @@ def _entry_update(change: PortfolioChange, now: datetime) -> dict[str, Any]:
     if change.trades_by_day is not None:
         sets.append("tradesByDay = :tradesByDay")
         values[":tradesByDay"] = after["tradesByDay"]
+    if change.order_tat_ms is not None:  # the order rate limit, decided on this very version (GCRA)
+        sets.append("orderTat = :orderTat")
+        values[":orderTat"] = change.order_tat_ms
     conditions = ["version = :expected"]
     if change.require_active:
         conditions.append("#status = :active")
