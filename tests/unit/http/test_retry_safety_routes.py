@@ -168,6 +168,67 @@ def test_an_abandoned_claim_and_an_expired_answer_run_again(monkeypatch: pytest.
     assert effects == ["a", "b", "b"]
 
 
+@api.route("POST", "/v1/auth/sessions", access=Access.PUBLIC, summary="t", body=Thing, responses={201: None})
+def mint(request: Request) -> Reply:
+    effects.append(request.body.name)
+    return Reply(201, {"accessToken": f"secret-token-{len(effects)}"}, headers={"Location": "/v1/sessions/1"})
+
+
+def _idempotency_items() -> list[dict[str, Any]]:
+    import boto3
+    from tickerleague.config import settings
+
+    scanned = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=settings().table_name)["Items"]
+    return [item for item in scanned if item["PK"]["S"].startswith("IDEMPOTENCY#")]
+
+
+def test_a_stored_answer_is_sealed_under_the_key_the_table_never_holds() -> None:
+    """Answers carry tokens and client secrets: the record keeps them encrypted under a key derived from the
+    caller's Idempotency-Key, of which the table holds only a hash; the caller's replay still opens it."""
+    first = post({"name": "a"}, key="k-mint-7f3a", caller=None, path="/v1/auth/sessions", handler=mint)
+    assert first.body == {"accessToken": "secret-token-1"}
+    [record] = _idempotency_items()
+    stored = repr(record)  # every attribute, the sealed bytes among them
+    assert "secret-token" not in stored and "k-mint-7f3a" not in stored and "/v1/sessions/1" not in stored
+    assert record["statusCode"] == {"N": "201"} and "B" in record["sealedAnswer"]
+    again = post({"name": "a"}, key="k-mint-7f3a", caller=None, path="/v1/auth/sessions", handler=mint)
+    assert again.body == first.body and again.headers["Location"] == "/v1/sessions/1"
+    assert again.headers["Idempotent-Replayed"] == "true" and effects == ["a"]
+
+
+def test_a_sealed_answer_opens_only_with_its_own_key_and_record() -> None:
+    from cryptography.exceptions import InvalidTag
+    from tickerleague.adapters.dynamodb import idempotency as records
+
+    answer = records.StoredAnswer(201, '{"accessToken":"t"}', {"Location": "/x"})
+    sealed = records.seal("ip#198.51.100.7", "k-1", answer)
+    assert records.unseal("ip#198.51.100.7", "k-1", 201, sealed) == answer
+    tampered = sealed[:-1] + bytes([sealed[-1] ^ 1])
+    for scope, key, blob in (("ip#198.51.100.7", "k-2", sealed), ("ip#203.0.113.9", "k-1", sealed),
+                             ("ip#198.51.100.7", "k-1", tampered)):
+        with pytest.raises(InvalidTag):
+            records.unseal(scope, key, 201, blob)
+    assert records.seal("ip#198.51.100.7", "k-1", answer) != sealed  # a fresh nonce every time
+
+
+def test_an_answer_stored_in_the_clear_before_sealing_still_replays() -> None:
+    import boto3
+    from tickerleague.adapters.dynamodb import idempotency as records
+    from tickerleague.config import settings
+    from tickerleague.http.idempotency import request_hash
+
+    fingerprint = request_hash("POST", "/v1/things", {}, {"name": "old"})
+    boto3.client("dynamodb", region_name="us-east-1").put_item(TableName=settings().table_name, Item={
+        **{name: {"S": value} for name, value in records.record_key("user#alice", "k-legacy").items()},
+        "type": {"S": "idempotency"}, "status": {"S": "completed"}, "requestHash": {"S": fingerprint},
+        "statusCode": {"N": "201"}, "body": {"S": '{"id": 41, "name": "old"}'},
+        "headers": {"S": '{"Location": "/v1/things/41"}'}, "expiresAt": {"N": str(_now() + 3600)}})
+    replayed = post({"name": "old"}, key="k-legacy")
+    assert (replayed.status, replayed.body, replayed.headers["Location"]) == (201, {"id": 41, "name": "old"},
+                                                                             "/v1/things/41")
+    assert effects == []
+
+
 def test_webhooks_ignore_the_key_and_are_not_limited() -> None:
     for _ in range(2):
         answer = post({}, key="k-w", caller=None, path="/v1/webhooks/stripe", handler=webhook)

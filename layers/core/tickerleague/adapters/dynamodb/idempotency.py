@@ -4,7 +4,12 @@
   requestHash     sha256 of method, path and canonical body: another request under the same key is refused
   token           the claiming request's own id: only it may complete or release the record
   inFlightUntil   epoch seconds after which an in_progress record is abandoned (its request died) and may be reclaimed
-  statusCode, body, headers   the stored answer (completed only)
+  statusCode      the stored answer's status (completed only)
+  sealedAnswer    its body and headers, encrypted (AES-256-GCM) with a key derived (HKDF-SHA256) from the caller's
+                  own Idempotency-Key, which the table never holds (PK has its hash): answers carry access and
+                  refresh tokens (signup, login, refresh) and PaymentIntent client secrets (paid join), and a table
+                  export, backup or console read must not hand them out. Only the caller presenting the key again
+                  can open it, and that caller gets the answer replayed anyway.
   expiresAt       the table's TTL attribute; also checked on claim, since TTL deletion lags by up to days
 
 A claim is one conditional PutItem: a fresh claim costs that one write, a replay or a refusal costs that one round
@@ -15,13 +20,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 from tickerleague.adapters.dynamodb.entries import client, from_attribute_map, to_attribute_map
 from tickerleague.config import settings
 
 IN_PROGRESS, COMPLETED = "in_progress", "completed"
+SEAL_INFO = b"tickerleague idempotency answer v1"
+NONCE_BYTES = 12
 
 
 def record_key(scope: str, idempotency_key: str) -> dict[str, str]:
@@ -43,6 +52,30 @@ class Existing:
     request_hash: str
     status: str
     answer: StoredAnswer | None
+
+
+def _sealing_key(scope: str, idempotency_key: str) -> Any:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.hashes import SHA256
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    derived = HKDF(algorithm=SHA256(), length=32, salt=scope.encode("utf-8"), info=SEAL_INFO)
+    return AESGCM(derived.derive(idempotency_key.encode("ascii")))
+
+
+def seal(scope: str, idempotency_key: str, answer: StoredAnswer) -> bytes:
+    """The answer's body and headers encrypted under the key; the record's PK is authenticated with them."""
+    plain = json.dumps({"body": answer.body, "headers": answer.headers}, sort_keys=True).encode("utf-8")
+    nonce = os.urandom(NONCE_BYTES)
+    bound_to = record_key(scope, idempotency_key)["PK"].encode("utf-8")
+    return nonce + bytes(_sealing_key(scope, idempotency_key).encrypt(nonce, plain, bound_to))
+
+
+def unseal(scope: str, idempotency_key: str, status_code: int, sealed: bytes) -> StoredAnswer:
+    bound_to = record_key(scope, idempotency_key)["PK"].encode("utf-8")
+    plain = _sealing_key(scope, idempotency_key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], bound_to)
+    opened = json.loads(plain)
+    return StoredAnswer(status_code, str(opened["body"]), dict(opened["headers"]))
 
 
 def claim(scope: str, idempotency_key: str, *, request_hash: str, token: str, now: int) -> Existing | None:
@@ -67,10 +100,18 @@ def claim(scope: str, idempotency_key: str, *, request_hash: str, token: str, no
             return claim(scope, idempotency_key, request_hash=request_hash, token=token, now=now)
         answer = None
         if stored.get("status") == COMPLETED:
-            answer = StoredAnswer(int(stored["statusCode"]), str(stored.get("body") or ""),
-                                  json.loads(str(stored.get("headers") or "{}")))
+            answer = _stored_answer(scope, idempotency_key, stored)
         return Existing(str(stored.get("requestHash")), str(stored.get("status")), answer)
     return None
+
+
+def _stored_answer(scope: str, idempotency_key: str, stored: dict[str, Any]) -> StoredAnswer:
+    sealed = stored.get("sealedAnswer")
+    if sealed is not None:
+        return unseal(scope, idempotency_key, int(stored["statusCode"]), bytes(getattr(sealed, "value", sealed)))
+    # Written before answers were sealed (kept at most IDEMPOTENCY_TTL_SECONDS): body and headers in the clear.
+    return StoredAnswer(int(stored["statusCode"]), str(stored.get("body") or ""),
+                        json.loads(str(stored.get("headers") or "{}")))
 
 
 def complete(scope: str, idempotency_key: str, *, token: str, answer: StoredAnswer) -> None:
@@ -79,13 +120,13 @@ def complete(scope: str, idempotency_key: str, *, token: str, answer: StoredAnsw
     with suppress(dynamodb.exceptions.ConditionalCheckFailedException):  # the claim was taken over: leave it
         dynamodb.update_item(
             TableName=settings().table_name, Key=to_attribute_map(record_key(scope, idempotency_key)),
-            UpdateExpression="SET #status = :completed, statusCode = :code, body = :body, headers = :headers"
+            UpdateExpression="SET #status = :completed, statusCode = :code, sealedAnswer = :sealed"
                              " REMOVE inFlightUntil, #token",
             ConditionExpression="#token = :token",
             ExpressionAttributeNames={"#status": "status", "#token": "token"},
             ExpressionAttributeValues=to_attribute_map({
-                ":completed": COMPLETED, ":code": answer.status_code, ":body": answer.body,
-                ":headers": json.dumps(answer.headers, sort_keys=True), ":token": token,
+                ":completed": COMPLETED, ":code": answer.status_code,
+                ":sealed": seal(scope, idempotency_key, answer), ":token": token,
             }),
         )
 
