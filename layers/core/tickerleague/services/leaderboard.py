@@ -266,7 +266,7 @@ def recompute_contest(contest: Contest, now: datetime, prices: PriceSource, *, i
 def _count_changed(report: RunReport) -> None:
     """`LeaderboardEntriesChanged{mode}`: the entries a run read as changed (every entry on a full or final read).
     A measurement per run, not a fact to count once: a retried run is another run and is counted again."""
-    if report.mode:
+    if report.mode and not report.outcome.startswith("skipped"):
         metrics.count("LeaderboardEntriesChanged", report.entries_read, mode=report.mode)
 
 
