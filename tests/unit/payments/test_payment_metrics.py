@@ -184,3 +184,19 @@ def test_a_cancelled_contest_refunds_each_paid_entry_once_and_gives_up_pending_p
     for _ in range(3):  # the sweep runs every minute until the contest is settled
         payments_cancellation.settle_cancelled_contests()
     assert metrics.take() == [("PaymentsFailed", 1.0, {"reason": "canceled"}), ("Refunds", 1.0, {"source": "cancel"})]
+
+
+def test_a_payment_landing_after_its_hold_ran_out_retakes_a_free_seat_and_counts_the_join(
+        world: World, stripe: RecordedStripe, metrics: MetricsCapture) -> None:
+    from tickerleague.services import payments
+
+    contest_id = paid_contest(world, maxEntries=2)
+    now = utcnow()
+    intent_id = join(world.alice.user_id, contest_id, now=now).payment.intent_id
+    payments.expire_holds(now + timedelta(seconds=901))
+    metrics.take()
+    stripe.pay(intent_id)  # charged while the cancel was on its way
+    assert process(event("evt_retake", "payment_intent.succeeded", intent_id, created=CREATED), CREATED, 1) == \
+        "seat_retaken"
+    assert metrics.take("EntriesJoined", "PaymentsSucceeded", "Refunds") == [
+        ("EntriesJoined", 1.0, {"paid": "true"}), ("PaymentsSucceeded", 1.0, {})]
