@@ -3,7 +3,8 @@
 Each call writes one EMF record at once (`single_metric`), so callers need no handler decorator and no flush, and a
 metric is never lost when a handler raises. Namespace and service come from POWERTOOLS_METRICS_NAMESPACE and
 POWERTOOLS_SERVICE_NAME (template.yaml Globals); POWERTOOLS_METRICS_DISABLED=true (tests, local stack) writes nothing.
-The dashboard finds metrics by name (SEARCH in namespace TickerLeague), so a new name needs no template change.
+The dashboard finds metrics by name (SEARCH in namespace TickerLeague, any dimensions): a new name needs its term in
+template.yaml's dashboard and its row in docs/technical-specification.md (tests/unit/ops/test_dashboard_metrics.py).
 
     from tickerleague import metrics
     metrics.count("OrdersPlaced", type="limit")

@@ -198,3 +198,52 @@ def test_a_failing_contest_does_not_stop_the_others(monkeypatch: pytest.MonkeyPa
     with pytest.raises(leaderboard.RecomputeFailed):
         leaderboard.recompute_active(T0, prices=FixedPrices({}), contests=FixedContests(good, bad))
     assert board.get_head(good.contest_id, Meter()) is not None
+
+
+def test_recompute_metrics_time_each_run_and_count_the_entries_it_read_as_changed(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support.emf import MetricsCapture
+
+    one, two = make_contest(), make_contest()
+    movers = [add_entry(one) for _ in range(3)]
+    add_entry(two)
+    add_entry(two)
+    directory, prices = FixedContests(one, two), FixedPrices({"AAPL": "10"})
+    metrics = MetricsCapture(monkeypatch, capsys)
+
+    leaderboard.recompute_active(T0, prices=prices, contests=directory)
+    trade(movers[0], T0 + timedelta(seconds=30), cash=Decimal("90000.00"), positions={"AAPL": ("1000", "10000.00")})
+    leaderboard.recompute_active(T0 + MINUTE, prices=prices, contests=directory)
+    written = metrics.take()
+    assert sorted(row for row in written if row[0] == "LeaderboardEntriesChanged") == [
+        ("LeaderboardEntriesChanged", 0.0, {"mode": "incremental"}),  # two: nothing changed
+        ("LeaderboardEntriesChanged", 1.0, {"mode": "incremental"}),  # one: the trader
+        ("LeaderboardEntriesChanged", 2.0, {"mode": "full"}),
+        ("LeaderboardEntriesChanged", 3.0, {"mode": "full"}),
+    ]
+    timings = [row for row in written if row[0] == "LeaderboardRecomputeMs"]
+    assert [row[2] for row in timings] == [{"mode": "live"}] * 2  # one per run, not per contest
+    assert all(row[1] >= 0 for row in timings)
+
+    leaderboard.compute_final_standings(one.contest_id, one.ends_at, prices=prices, contests=directory)
+    leaderboard.compute_final_standings(one.contest_id, one.ends_at, prices=prices, contests=directory)  # retried
+    final = metrics.take()
+    assert [row for row in final if row[0] == "LeaderboardEntriesChanged"] == [
+        ("LeaderboardEntriesChanged", 3.0, {"mode": "final"})]  # the retry found the final run: nothing read
+    assert [row[2] for row in final if row[0] == "LeaderboardRecomputeMs"] == [{"mode": "final"}] * 2
+
+
+def test_a_failing_recompute_is_still_timed(monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support.emf import MetricsCapture
+
+    bad = make_contest()
+
+    def broken(contest, now, prices, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(leaderboard, "recompute_contest", broken)
+    metrics = MetricsCapture(monkeypatch, capsys)
+    with pytest.raises(leaderboard.RecomputeFailed):
+        leaderboard.recompute_active(T0, prices=FixedPrices({}), contests=FixedContests(bad))
+    assert metrics.units() == {"LeaderboardRecomputeMs": "Milliseconds"}  # the run's time, though it failed

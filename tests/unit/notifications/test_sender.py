@@ -13,6 +13,7 @@ from tickerleague.domain.notifications import Kind
 from tickerleague.services import notifications
 from tickerleague.services.notifications import RetryLater, SenderPorts, handle_message
 
+from tests.support.emf import MetricsCapture
 from tests.unit.notifications.conftest import API_KEY, FakeQueue
 from tests.unit.notifications.support import (
     ACCEPTED,
@@ -223,21 +224,6 @@ def test_a_message_that_cannot_be_sent_leaves_no_marker(sendgrid_replay: ReplayS
     assert sendgrid_replay.requests == []
 
 
-def _emf(out: str) -> list[tuple[str, float, dict[str, str]]]:
-    """(metric name, value, dimensions) of every EMF record written."""
-    found = []
-    for line in out.splitlines():
-        if not (line.startswith("{") and "_aws" in line):
-            continue
-        record = json.loads(line)
-        directive = record["_aws"]["CloudWatchMetrics"][0]
-        name = directive["Metrics"][0]["Name"]
-        value = record[name][0] if isinstance(record[name], list) else record[name]
-        dimensions = {key: record[key] for key in directive["Dimensions"][0] if key != "service"}
-        found.append((name, float(value), dimensions))
-    return sorted(found, key=lambda row: (row[0], sorted(row[2].items()), row[1]))
-
-
 def test_sent_failed_and_skipped_emails_are_counted_by_kind(sendgrid_replay: ReplayServer,
                                                             monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
@@ -249,11 +235,10 @@ def test_sent_failed_and_skipped_emails_are_counted_by_kind(sendgrid_replay: Rep
     chunk = {"notify": "chunk", "kind": "contest_starting", "contestId": contest_id,
              "recipients": [{"userId": u} for u in ("u-a", "u-bad", "u-susp", "u-gone", "u-b")]}
     sendgrid_replay.queue(ACCEPTED, BAD_ADDRESS, ACCEPTED)
-    capsys.readouterr()
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    metrics = MetricsCapture(monkeypatch, capsys)
     handle_message(chunk, "m-1", _ports())
     handle_message(chunk, "m-2", _ports())  # a duplicate: every sent one is already_sent, u-bad is tried again
-    assert _emf(capsys.readouterr().out) == [
+    assert metrics.take() == [
         ("EmailsFailed", 1.0, {"kind": "contest_starting", "reason": "refused"}),
         ("EmailsSent", 1.0, {"kind": "contest_starting"}),  # m-2: u-bad again (its marker was released), 202
         ("EmailsSent", 2.0, {"kind": "contest_starting"}),

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from tickerleague import metrics
 
-
-def records(out: str) -> list[dict]:
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{") and "_aws" in line]
+from tests.support.emf import emf_records as records
 
 
 def test_count_writes_an_emf_record_with_its_dimensions(monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -168,3 +168,24 @@ def test_the_scheduled_jobs_refresh_quotes_and_match(world: World) -> None:
     answer = orders_job.match({}, None)
     assert answer["symbols"] == 1 and answer["examined"] == 1 and answer["filled"] == 0
     assert status_of(live, contest, waiting.order_id) == "open"
+
+
+def test_each_fill_is_counted_once_by_side_and_an_expiry_is_not_a_fill(world: World, contest: Any,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support.emf import MetricsCapture
+
+    world.place("alice", contest, quantity="10")
+    world.place("alice", contest, order_type="limit", limit_price="95", quantity="2")
+    world.place("alice", contest, side="sell", order_type="limit", limit_price="105", quantity="3")
+    world.place("alice", contest, order_type="limit", limit_price="50", quantity="1")  # never crosses
+    metrics = MetricsCapture(monkeypatch, capsys)
+    later = world.now + timedelta(minutes=1)
+    world.quote("AAPL", "94", at=later)
+    assert run(world, later).filled == 1
+    world.quote("AAPL", "106", at=later)
+    assert run(world, later).filled == 1
+    assert run(world, later).filled == 0  # a run that finds them closed counts nothing
+    assert expire_contest_orders(contest.contest_id, later, sleep=lambda _: None) == 1
+    assert metrics.take("OrdersFilled") == [("OrdersFilled", 1.0, {"type": "limit", "side": "buy"}),
+                                            ("OrdersFilled", 1.0, {"type": "limit", "side": "sell"})]

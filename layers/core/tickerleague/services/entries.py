@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from tickerleague import metrics
 from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.clock import iso_ms, utcnow
 from tickerleague.domain.contests import Contest, ContestStatus
@@ -119,6 +120,9 @@ def join_contest(principal: Principal, contest_id: str, invite_code: str | None,
               "userId": principal.user_id}
     result = repo.join_transaction(contest_id, entries_table.entry_to_item(entry), marker)
     if result.outcome == "joined":
+        # Only the transaction's winner counts: a retried or concurrent join of the same user gets `duplicate`.
+        # A paid entry is counted when its payment activates it (services/payments.py).
+        metrics.count("EntriesJoined", paid="false")
         _entry_confirmed(entry)
         return JoinAnswer(entry, created=True)
     if result.outcome == "duplicate":

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from tickerleague import metrics
 from tickerleague.adapters.dynamodb import leaderboard as board
 from tickerleague.adapters.dynamodb.leaderboard import BoardHead, HistoryPoint, Meter, Row, RunToWrite
 from tickerleague.clock import epoch_seconds, iso, iso_ms, parse_iso_utc, utcnow
@@ -262,6 +263,13 @@ def recompute_contest(contest: Contest, now: datetime, prices: PriceSource, *, i
     return report
 
 
+def _count_changed(report: RunReport) -> None:
+    """`LeaderboardEntriesChanged{mode}`: the entries a run read as changed (every entry on a full or final read).
+    A measurement per run, not a fact to count once: a retried run is another run and is counted again."""
+    if report.mode and not report.outcome.startswith("skipped"):
+        metrics.count("LeaderboardEntriesChanged", report.entries_read, mode=report.mode)
+
+
 class RecomputeFailed(ExceptionGroup[Exception]):
     """Some contests could not be recomputed (the others were): the invocation fails, so its error metric fires."""
 
@@ -269,7 +277,12 @@ class RecomputeFailed(ExceptionGroup[Exception]):
 def recompute_active(now: datetime | None = None, *, prices: PriceSource | None = None,
                      contests: ContestDirectory | None = None) -> list[RunReport]:
     """The scheduled job: every active contest (GSI2 `CONTESTS#active`), one after the other, quotes read once."""
-    moment = now or utcnow()
+    with metrics.timed("LeaderboardRecomputeMs", mode="live"):  # the whole run, also when a contest fails
+        return _recompute_active(now or utcnow(), prices, contests)
+
+
+def _recompute_active(moment: datetime, prices: PriceSource | None,
+                      contests: ContestDirectory | None) -> list[RunReport]:
     directory = contests or StoredContests()
     shared = RememberedPrices(prices or StoredPrices())
     active = directory.active()
@@ -286,6 +299,7 @@ def recompute_active(now: datetime | None = None, *, prices: PriceSource | None 
             failures.append(error)
             continue
         logger.info("leaderboard recompute", extra=report.log_fields())
+        _count_changed(report)
         reports.append(report)
     if failures:
         raise RecomputeFailed(f"{len(failures)} of {len(active)} contests failed", failures)
@@ -298,6 +312,14 @@ def compute_final_standings(contest_id: str, ended_at: datetime, *, prices: Pric
 
     Idempotent: when a final run is already published this does nothing, and publishing is conditional on there
     being none, so neither a retried end step nor a recompute that was still running can change them."""
+    with metrics.timed("LeaderboardRecomputeMs", mode="final"):
+        report = _compute_final_standings(contest_id, ended_at, prices, contests)
+    _count_changed(report)
+    return report
+
+
+def _compute_final_standings(contest_id: str, ended_at: datetime, prices: PriceSource | None,
+                             contests: ContestDirectory | None) -> RunReport:
     started = time.perf_counter()
     report = RunReport(contest_id, "published", mode="final")
     meter = report.meter

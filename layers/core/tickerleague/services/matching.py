@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from tickerleague import metrics
 from tickerleague.config import settings
 from tickerleague.domain.contests import Contest, ContestStatus
 from tickerleague.domain.entries import Entry
@@ -78,6 +79,14 @@ class MatchReport:
             self.rejected += 1
 
 
+def _count_metric(ended: Order | None) -> None:
+    """`OrdersFilled{type=limit, side}` once per fill: `ended` is set only for the run whose transaction closed the
+    order (an overlapping run or a retry finds it closed and gets None). Market orders are counted where they are
+    placed (services/orders.py)."""
+    if ended is not None and ended.status == "filled":
+        metrics.count("OrdersFilled", type="limit", side=ended.side)
+
+
 def closing_for(order: Order, contest: Contest | None, quote: Quote | None, now: datetime) -> Closing | None:
     """What should happen to one open order now (None: nothing). `quote` is None unless it may be used: the
     market is open and the quote is fresh."""
@@ -122,6 +131,7 @@ def match_open_orders(now: datetime, *, calendar: TradingCalendar, store: Matchi
                 result = close_open_order(store, order.contest_id, order.user_id, order.order_id,
                                           closing=closing, now=now, sleep=sleep)
                 report.count(result.ended)
+                _count_metric(result.ended)
     logger.info("matching: %s", report)
     return report
 

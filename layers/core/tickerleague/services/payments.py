@@ -6,6 +6,13 @@ transaction claims the PaymentIntent of hold N, the refund claim sets `refundCla
 key derived from the entry is the second guard (localstripe ignores it). Every state change is applied from
 Stripe's CURRENT PaymentIntent (re-read, never the event body) through one rule table (`domain.payments.decide`),
 so events, the payment read, the hold sweep and reconciliation agree, in any order and any number of times.
+
+Metrics (tickerleague/metrics.py) are written after the conditional transaction that makes the fact true, and only
+by its winner: a redelivered event, a retried sweep or a concurrent applier loses the condition (`stale`,
+`duplicate_event`, `unchanged`) and writes none, so each is counted once whichever path applies it:
+`EntriesJoined{paid=true}` when a paid entry becomes active, `PaymentsSucceeded` when its payment is first recorded
+as succeeded, `PaymentsFailed{reason=canceled|no_intent}` when a pending entry's payment is given up, and
+`Refunds{source=admin|cancel|hold-expired|external}` when a refund is recorded.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from tickerleague import metrics
 from tickerleague.adapters import stripe_gateway as stripe
 from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb import payments as store
@@ -267,6 +275,7 @@ def _apply_once(record: PaymentRecord, intent: IntentState, event_id: str | None
                               removes=("holdExpiresAt",), delete_hold=_hold(record))
         outcome = store.apply(change, now)
         if outcome == "applied":
+            _succeeded(record)
             _confirmed(record)
         return "activated" if outcome == "applied" else outcome
     if action is Action.RETAKE_SEAT:
@@ -274,6 +283,7 @@ def _apply_once(record: PaymentRecord, intent: IntentState, event_id: str | None
                               seat_delta=1)
         outcome = store.apply(change, now)
         if outcome == "applied":
+            _succeeded(record)
             _confirmed(record)
             return "seat_retaken"
         if outcome != "full":
@@ -285,12 +295,16 @@ def _apply_once(record: PaymentRecord, intent: IntentState, event_id: str | None
         change = _base_change(record, event_id, sets={**sets, "status": "cancelled", "updatedAt": iso_ms(now)},
                               removes=("holdExpiresAt",), seat_delta=-1, delete_hold=_hold(record))
         outcome = store.apply(change, now)
+        if outcome == "applied":
+            metrics.count("PaymentsFailed", reason="canceled")
         return "cancelled" if outcome == "applied" else outcome
     # RECORD_REFUND: refunded in full outside the API (Stripe's dashboard), or a refund we issued is now visible.
     change = _base_change(record, event_id, sets={**sets, "status": "refunded", "updatedAt": iso_ms(now)},
                           removes=("holdExpiresAt",), delete_hold=_hold(record) if record.entry_status ==
                           "pending_payment" else None, seat_delta=-1 if record.entry_status == "pending_payment" else 0)
     outcome = store.apply(change, now)
+    if outcome == "applied":
+        metrics.count("Refunds", source="external")  # not ours: a claimed refund of ours is already `refunded`
     return "refund_recorded" if outcome == "applied" else outcome
 
 
@@ -302,7 +316,13 @@ def _stored(record: PaymentRecord, name: str) -> str:
     return ""
 
 
+def _succeeded(record: PaymentRecord) -> None:
+    if record.payment_status != PaymentStatus.SUCCEEDED:  # first recorded now (a retaken seat may have had it)
+        metrics.count("PaymentsSucceeded")
+
+
 def _confirmed(record: PaymentRecord) -> None:
+    metrics.count("EntriesJoined", paid="true")
     _publish("EntryConfirmed", {"contestId": record.contest_id, "entryId": record.entry_id, "userId": record.user_id},
              ENTRIES_SOURCE)
 
@@ -316,7 +336,9 @@ def _refund_late_success(record: PaymentRecord, event_id: str | None, now: datet
     outcome = store.apply(change, now)
     if outcome != "applied":
         return outcome
-    _issue_refund(replace(record, entry_status="refunded"), reason="paid after the seat hold ran out", now=now)
+    _succeeded(record)
+    _issue_refund(replace(record, entry_status="refunded"), reason="paid after the seat hold ran out", now=now,
+                  source="hold-expired")
     return "refunded_late_success"
 
 
@@ -356,7 +378,10 @@ def expire_without_intent(record: PaymentRecord, now: datetime) -> bool:
     change = _base_change(record, None, sets={"status": "cancelled", "paymentStatus": "canceled",
                                               "updatedAt": iso_ms(now), "paymentUpdatedAt": iso_ms(now)},
                           removes=("holdExpiresAt",), seat_delta=-1, delete_hold=_hold(record))
-    return store.apply(change, now) == "applied"
+    if store.apply(change, now) != "applied":
+        return False
+    metrics.count("PaymentsFailed", reason="no_intent")
+    return True
 
 
 # ---------------------------------------------------------------------------------------------------- refunds
@@ -368,9 +393,10 @@ class RefundActor:
 
 
 def refund_entry(actor: RefundActor, contest_id: str, entry_id: str, reason: str,
-                 now: datetime | None = None) -> Entry:
+                 now: datetime | None = None, *, source: str = "admin") -> Entry:
     """Refund a paid entry exactly once: the claim (entry -> refunded + its audit event) is one conditional
-    transaction; only its winner calls Stripe. Again (or concurrently): the same entry, no second refund."""
+    transaction; only its winner calls Stripe. Again (or concurrently): the same entry, no second refund.
+    `source` (admin | cancel) only labels the `Refunds` metric."""
     moment = now or utcnow()
     if not is_ulid(contest_id) or not is_ulid(entry_id):
         raise NotFound("No such entry.")
@@ -382,7 +408,7 @@ def refund_entry(actor: RefundActor, contest_id: str, entry_id: str, reason: str
         if record is None or record.intent_id is None:
             raise NotRefundable()
         if record.refund_claimed_at is not None or record.entry_status == "refunded":
-            _complete_interrupted_refund(record, reason, moment)
+            _complete_interrupted_refund(record, reason, moment, source)
             return _entry(record)
         if record.payment_status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
             raise NotRefundable(details={"paymentStatus": record.payment_status})
@@ -391,7 +417,7 @@ def refund_entry(actor: RefundActor, contest_id: str, entry_id: str, reason: str
                               extra_condition="attribute_not_exists(refundClaimedAt)",
                               audit=_audit(actor, record, reason, moment))
         if store.apply(change, moment) == "applied":
-            _issue_refund(replace(record, entry_status="refunded"), reason=reason, now=moment)
+            _issue_refund(replace(record, entry_status="refunded"), reason=reason, now=moment, source=source)
             return _entry(record)
     raise ServiceUnavailable("The entry keeps changing; try again.")
 
@@ -417,7 +443,7 @@ def _audit(actor: RefundActor, record: PaymentRecord, reason: str, now: datetime
     return dict(item.serialize())
 
 
-def _complete_interrupted_refund(record: PaymentRecord, reason: str, now: datetime) -> None:
+def _complete_interrupted_refund(record: PaymentRecord, reason: str, now: datetime, source: str) -> None:
     """A claimed refund whose Stripe call never got recorded (a crash, a Stripe outage): finish it, but only once
     the claim is old enough that its own request has surely given up."""
     if record.refund_id is not None or record.refund_claimed_at is None:
@@ -425,10 +451,10 @@ def _complete_interrupted_refund(record: PaymentRecord, reason: str, now: dateti
     claimed = parse_iso_utc(record.refund_claimed_at)
     if claimed is not None and (now - claimed).total_seconds() < REFUND_STALE_SECONDS:
         return
-    _issue_refund(record, reason=reason, now=now)
+    _issue_refund(record, reason=reason, now=now, source=source)
 
 
-def _issue_refund(record: PaymentRecord, *, reason: str, now: datetime) -> None:
+def _issue_refund(record: PaymentRecord, *, reason: str, now: datetime, source: str) -> None:
     """The Stripe refund for a claimed entry, then its record. Stripe is asked first whether money already went back
     (a previous attempt whose answer was lost), since localstripe would refund twice."""
     assert record.intent_id is not None
@@ -446,7 +472,8 @@ def _issue_refund(record: PaymentRecord, *, reason: str, now: datetime) -> None:
               "refundedAmount": f"{record.amount:f}", "paymentUpdatedAt": iso_ms(now)},
         extra_condition="attribute_not_exists(refundId)",
     )
-    if store.apply(change, now) == "applied":
+    if store.apply(change, now) == "applied":  # the refund's one record (`attribute_not_exists(refundId)`)
+        metrics.count("Refunds", source=source)
         _publish("EntryRefunded", {"contestId": record.contest_id, "entryId": record.entry_id,
                                    "userId": record.user_id, "amount": f"{record.amount:f}",
                                    "currency": record.currency}, PAYMENTS_SOURCE)

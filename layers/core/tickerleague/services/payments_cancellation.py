@@ -81,7 +81,7 @@ def _settle_entry(item: dict[str, Any], now: datetime) -> bool:
         payments.apply_intent(intent, now=now)
         return False
     if record.payment_status in PAID or record.payment_status == PaymentStatus.SUCCEEDED:
-        payments.refund_entry(SYSTEM_ACTOR, record.contest_id, record.entry_id, REASON, now)
+        payments.refund_entry(SYSTEM_ACTOR, record.contest_id, record.entry_id, REASON, now, source="cancel")
         return False
     if record.entry_status == "pending_payment":  # no PaymentIntent was ever attached: nothing to cancel at Stripe
         return payments.expire_without_intent(record, now)
