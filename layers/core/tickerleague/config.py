@@ -80,40 +80,40 @@ class Settings:
     local_stack: bool
     version: str
     # Retry and abuse safety (idem): token buckets per caller, Idempotency-Key records.
-    rate_limit_enabled: bool
-    rate_limit_orders_burst: int
-    rate_limit_orders_per_second: Decimal
-    rate_limit_user_burst: int
-    rate_limit_user_per_second: Decimal
-    rate_limit_ip_burst: int
-    rate_limit_ip_per_second: Decimal
-    idempotency_ttl_seconds: int
-    idempotency_in_flight_seconds: int
+    rate_limit_enabled: bool  # 0 switches every per-caller bucket off (API Gateway's stage throttling stays)
+    rate_limit_orders_burst: int  # order placements (per entry) and cancels (per user): bucket size
+    rate_limit_orders_per_second: Decimal  # order bucket refill per second
+    rate_limit_user_burst: int  # every other authenticated route, per user: bucket size
+    rate_limit_user_per_second: Decimal  # per-user bucket refill per second
+    rate_limit_ip_burst: int  # routes without a caller, per source IP: bucket size (make dev raises it)
+    rate_limit_ip_per_second: Decimal  # per-IP bucket refill per second
+    idempotency_ttl_seconds: int  # how long an Idempotency-Key's answer is kept and replayed
+    idempotency_in_flight_seconds: int  # after this a claimed key whose request died may be claimed again
     # notifications (services/notifications.py, adapters/sendgrid.py)
-    notifications_queue_url: str
-    sendgrid_api_base: str
-    sendgrid_api_key_secret_id: str
+    notifications_queue_url: str  # SQS queue of notification work (events and fan-out chunks)
+    sendgrid_api_base: str  # SendGrid's API host (locally the mail stand-in)
+    sendgrid_api_key_secret_id: str  # Secrets Manager id of the SendGrid API key
     sendgrid_template_ids: tuple[tuple[str, str], ...]  # (kind, dynamic template id) from "kind=d-...,kind=d-..."
-    sendgrid_timeout_seconds: int
-    email_from: str
-    email_link_base_url: str
-    notify_chunk_size: int
+    sendgrid_timeout_seconds: int  # timeout of every SendGrid call
+    email_from: str  # the From of every email
+    email_link_base_url: str  # the frontend's address, for links in emails
+    notify_chunk_size: int  # recipients per fan-out queue message
     # admin and account self-service
-    password_reset_token_seconds: int
-    password_reset_min_seconds: float
+    password_reset_token_seconds: int  # how long a password-reset token is valid
+    password_reset_min_seconds: float  # a reset request never answers sooner (known email or not: no timing leak)
     # operations (ops): the health check
     health_check_timeout_seconds: float  # /v1/health's wait for each dependency
     health_queue_urls: tuple[tuple[str, str], ...]  # queues /v1/health checks: every *_QUEUE_URL
     health_secret_ids: tuple[tuple[str, str], ...]  # secrets /v1/health checks: every *_SECRET_ID, *_PARAMETER
     local_components: tuple[tuple[str, str, int], ...]  # local servers /v1/health checks
     # payments (Stripe)
-    payment_hold_seconds: int = 900
+    payment_hold_seconds: int = 900  # how long a pending paid entry holds its seat
     stripe_api_base: str | None = None  # None: Stripe's own; locally localstripe (http://127.0.0.1:8420)
     stripe_secret_key_secret_id: str = ""  # empty: the local key (localstripe accepts any sk_test_ key)
     stripe_webhook_secret_id: str = ""  # empty: LOCAL_STRIPE_WEBHOOK_SECRET
-    stripe_events_queue_url: str = ""
-    local_stripe_webhook_secret: str = "whsec_local_development"
-    local_stripe_port: int = 8420
+    stripe_events_queue_url: str = ""  # SQS queue buffering verified Stripe webhook events
+    local_stripe_webhook_secret: str = "whsec_local_development"  # local only: localstripe's webhook secret
+    local_stripe_port: int = 8420  # local stack only: localstripe's port
 
     @property
     def is_local(self) -> bool:
