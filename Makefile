@@ -55,7 +55,7 @@ dev-reset: venv node_modules localstripe-venv  ## wipe .local/ (local data, gene
 # ---------------------------------------------------------------- benchmarks (measured, never asserted on time)
 BENCH_ENTRIES ?= 100000
 
-.PHONY: bench bench-leaderboard bench-cold-start bench-roundtrips bench-trading bench-payments
+.PHONY: bench bench-leaderboard bench-cold-start bench-roundtrips bench-trading bench-payments bench-load
 
 bench: bench-leaderboard bench-cold-start bench-roundtrips bench-trading  ## every benchmark, each prints a markdown table
 
@@ -73,6 +73,9 @@ bench-trading: venv node_modules  ## round trips per trading route; order placem
 
 bench-payments: venv  ## webhook -> entry active, p50/p95 over 100 payments, against a running `make dev`
 	$(PYTHON) -m benchmarks.payments --api http://127.0.0.1:$${LOCAL_API_PORT:-3000} --stripe http://127.0.0.1:$${LOCAL_STRIPE_PORT:-8420}
+
+bench-load: venv node_modules localstripe-venv  ## locust game loop on its own local stack (LOAD_USERS=20 LOAD_SECONDS=60); exits 1 on unexpected errors
+	$(PYTHON) -m benchmarks.load
 
 # ---------------------------------------------------------------- API specification and template checks
 .PHONY: spec spec-check check-template

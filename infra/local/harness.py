@@ -71,19 +71,30 @@ def running_stack(
     seed: bool = True,
     parameters_file: Path | None = DEFAULT_PARAMETERS_FILE,
     table_name: str | None = None,
+    state_dir: Path | None = None,
+    mail_port: int | None = None,
 ) -> Iterator[RunningStack]:
-    """Start the whole stack on free ports with DynamoDB Local ``-inMemory``; stop it on exit.
+    """Start the whole stack on free ports with DynamoDB Local ``-inMemory`` (unless ``state_dir``); stop it on exit.
 
     ``ddb_endpoint`` reuses a running DynamoDB Local (e.g. the ``ddb_local`` fixture) instead of starting
     one; give a ``table_name`` then, so tests sharing it do not share a table. ``parameters_file=None``
-    uses the template's parameter defaults instead of ``infra/local/parameters.json``.
+    uses the template's parameter defaults instead of ``infra/local/parameters.json``. ``state_dir`` keeps the
+    stack's data there, on disk as ``make dev`` does (DynamoDB Local, localstripe, outbox, queued messages): a
+    second ``running_stack`` on the same directory is a restart (tests/e2e/test_restart_safety.py).
+    ``mail_port=0`` starts no mail stand-in: the functions then send where the template's parameters point them
+    (``SendGridApiBase``, ``SendGridTemplateIds`` in ``parameters_file``).
     """
     port = port or free_port()
     ddb_port = ddb_port or free_port()
-    mail_port = free_port()
+    mail_port = free_port() if mail_port is None else mail_port
     stripe_port = free_port()  # localstripe: never the fixed 8420 from a test
-    with tempfile.TemporaryDirectory(prefix="local-stack-") as tmp:
-        state_dir = Path(tmp)
+    with contextlib.ExitStack() as cleanup:
+        if state_dir is None:
+            state_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="local-stack-")))
+            in_memory = True
+        else:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            in_memory = False
         config = StackConfig(
             template_path=Path(template_path),
             state_dir=state_dir,
@@ -92,7 +103,7 @@ def running_stack(
             mail_port=mail_port,
             ddb_endpoint=ddb_endpoint,
             stripe_port=stripe_port,
-            in_memory=True,
+            in_memory=in_memory,
             seed=seed,
             env_overrides=dict(env_overrides or {}),
             parameters_file=parameters_file,
@@ -116,9 +127,13 @@ def _in_process(config: StackConfig, table_name: str | None) -> Iterator[Running
     stack.start()
     try:
         yield RunningStack(stack.url, stack.ddb_endpoint, config.state_dir, stack=stack,
-                           mail_url=f"http://127.0.0.1:{config.mail_port}", stripe_url=stack.stripe_url)
+                           mail_url=_mail_url(config), stripe_url=stack.stripe_url)
     finally:
         stack.stop()
+
+
+def _mail_url(config: StackConfig) -> str | None:
+    return f"http://127.0.0.1:{config.mail_port}" if config.mail_port else None
 
 
 def _command(config: StackConfig, table_name: str | None) -> list[str]:
@@ -126,7 +141,8 @@ def _command(config: StackConfig, table_name: str | None) -> list[str]:
     command += ["--state-dir", str(config.state_dir), "--port", str(config.port), "--ddb-port", str(config.ddb_port)]
     command += ["--mail-port", str(config.mail_port)]
     command += ["--stripe-port", str(config.stripe_port)]
-    command.append("--in-memory")
+    if config.in_memory:
+        command.append("--in-memory")
     if config.parameters_file is None:
         command.append("--no-parameters")
     else:
@@ -147,7 +163,7 @@ def _subprocess(config: StackConfig, table_name: str | None) -> Iterator[Running
         key: value for key, value in os.environ.items() if key in INHERITED_ENV or key.startswith(INHERITED_PREFIXES)
     }
     env = {**inherited, **config.env_overrides, "PYTHONUNBUFFERED": "1"}
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:  # appended: a restart on the same state dir keeps the earlier log
         process = subprocess.Popen(
             _command(config, table_name),
             cwd=str(REPO_ROOT),
@@ -160,7 +176,7 @@ def _subprocess(config: StackConfig, table_name: str | None) -> Iterator[Running
             _wait_for_port(process, config.port, log_path)
             ddb = config.ddb_endpoint or f"http://127.0.0.1:{config.ddb_port}"
             yield RunningStack(f"http://127.0.0.1:{config.port}", ddb, config.state_dir, log_path, process=process,
-                               mail_url=f"http://127.0.0.1:{config.mail_port}",
+                               mail_url=_mail_url(config),
                                stripe_url=f"http://127.0.0.1:{config.stripe_port}")
         finally:
             _terminate(process)

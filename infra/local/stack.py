@@ -5,10 +5,12 @@ process environment -> moto (in-process) -> table -> queues, buses, secrets, par
 handler environment -> Lambda dispatch for workflows -> seed hooks -> gateway, schedules, pollers.
 Stopping runs the same list backwards; every step is undone even when an earlier undo fails.
 
-What survives a restart: DynamoDB data (``.local/ddb``) and generated secrets (``.local/secrets.json``).
-What does not: everything moto holds (queued messages, Step Functions executions). A contest whose
-lifecycle execution was waiting when the stack stopped has no execution after a restart; the app's
-``infra.seed.on_start()`` hook runs after all resources exist so it can re-arm such workflows.
+What survives a restart: DynamoDB data (``.local/ddb``), generated secrets (``.local/secrets.json``), localstripe's
+store (``.local/localstripe.pickle``), the mail stand-in's outbox (``.local/outbox``) and, after a clean stop
+(Ctrl-C, SIGTERM), every queued SQS message (``.local/queues.json``, infra/local/queue_state.py). What does not:
+the rest of moto's state, Step Functions executions above all. A contest whose lifecycle execution was waiting when
+the stack stopped has no execution after a restart; the app's ``infra.seed.on_start()`` hook runs after all
+resources exist so it can re-arm such workflows. A killed stack (SIGKILL) saves no queued message.
 """
 
 from __future__ import annotations
@@ -360,6 +362,11 @@ class LocalStack:
 
     def _start_runners(self, template: LocalTemplate, invoker: Invoker) -> None:
         region = template.settings.region
+        wait = self.config.queue_wait_seconds
+        # Building the pollers creates the rules' private queues: every queue exists from here on.
+        pollers = sqs_pollers(template.sqs_events, template.attributes, invoker.invoke, region, wait)
+        pollers += event_rule_pollers(template.event_rules, invoker.invoke, region, wait)
+        self._keep_queued_messages(template)
         self.schedules = ScheduleRunner(
             template.schedules,
             invoker.invoke,
@@ -369,12 +376,24 @@ class LocalStack:
         )
         self.schedules.start()
         self._undo.append(("schedules", self.schedules.stop))
-        wait = self.config.queue_wait_seconds
-        pollers = sqs_pollers(template.sqs_events, template.attributes, invoker.invoke, region, wait)
-        pollers += event_rule_pollers(template.event_rules, invoker.invoke, region, wait)
         self.queues = QueueRunner(pollers)
         self.queues.start()
         self._undo.append(("queue pollers", self.queues.stop))
+
+    def _keep_queued_messages(self, template: LocalTemplate) -> None:
+        """With data on disk: put back the messages the last clean stop saved, and save them again at this stop,
+        once the gateway, the pollers and the schedules have stopped (infra/local/queue_state.py)."""
+        if self.config.in_memory:
+            return
+        from infra.local.queue_state import restore_queues, save_queues
+
+        state_dir = self.config.state_dir
+        restore_queues(template, state_dir)
+
+        def save() -> None:
+            save_queues(template, state_dir)
+
+        self._undo.append(("queued messages", save))
 
     def _start_gateway(self, template: LocalTemplate, invoker: Invoker) -> None:
         self.server = GatewayServer(LocalGateway(template, invoker), self.config.host, self.config.port,
