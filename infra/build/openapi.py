@@ -103,28 +103,21 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 
+def _whole_number_header(description: str) -> dict[str, Any]:
+    """A response header whose value is a whole number (seconds or a count)."""
+    return {"description": description, "schema": {"type": "string", "pattern": "^[0-9]+$"}}
+
+
 HEADERS: dict[str, Any] = {
     "XRequestId": {
         "description": "The request's id; equals `error.requestId` in an error envelope. Answers produced by API "
                        "Gateway itself (no route, authorizer denial, throttling) carry it as `x-amzn-RequestId`.",
         "schema": {"type": "string"},
     },
-    "RetryAfter": {
-        "description": "Seconds to wait before trying again.",
-        "schema": {"type": "string", "pattern": "^[0-9]+$"},
-    },
-    "RateLimitLimit": {
-        "description": "The caller's bucket size (burst) on this route.",
-        "schema": {"type": "string", "pattern": "^[0-9]+$"},
-    },
-    "RateLimitRemaining": {
-        "description": "Requests the bucket still admits right now.",
-        "schema": {"type": "string", "pattern": "^[0-9]+$"},
-    },
-    "RateLimitReset": {
-        "description": "Seconds until the bucket is full again.",
-        "schema": {"type": "string", "pattern": "^[0-9]+$"},
-    },
+    "RetryAfter": _whole_number_header("Seconds to wait before trying again."),
+    "RateLimitLimit": _whole_number_header("The caller's bucket size (burst) on this route."),
+    "RateLimitRemaining": _whole_number_header("Requests the bucket still admits right now."),
+    "RateLimitReset": _whole_number_header("Seconds until the bucket is full again."),
 }
 RATE_LIMIT_HEADER_REFS = {name: {"$ref": "#/components/headers/" + name.replace("-", "")}
                           for name in rate_limit.RATE_LIMIT_HEADERS}

@@ -6,7 +6,7 @@ Request models check shapes (strict types, decimal strings, UTC timestamps, unkn
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -67,6 +67,15 @@ class CommissionInput(RequestModel):
         return obeyed(value, contest_rules.commission_error(value))
 
 
+# The rules field -> its domain rule (value -> message or None), for the fields checked on their own.
+_RULE_OF_FIELD: dict[str, Callable[[Any], str | None]] = {
+    "maxPositionPct": contest_rules.max_position_pct_error,
+    "minPrice": contest_rules.min_price_error,
+    "maxTradesPerDay": contest_rules.max_trades_per_day_error,
+    "allowShortSelling": contest_rules.short_selling_error,
+}
+
+
 class RulesInput(RequestModel):
     """Omitted fields take the defaults on create, and keep their value on PATCH."""
 
@@ -85,20 +94,10 @@ class RulesInput(RequestModel):
         canonical = tuple(canonical_symbol(symbol) for symbol in symbols) if symbols is not None else None
         return obeyed(symbols, contest_rules.allowed_symbols_error(canonical, contest_rules.listed_symbol))
 
-    @field_validator("maxPositionPct")
+    @field_validator(*_RULE_OF_FIELD)
     @classmethod
-    def _max_position_pct_rules(cls, value: Decimal | None) -> Decimal | None:
-        return obeyed(value, contest_rules.max_position_pct_error(value))
-
-    @field_validator("minPrice")
-    @classmethod
-    def _min_price_rules(cls, value: Decimal | None) -> Decimal | None:
-        return obeyed(value, contest_rules.min_price_error(value))
-
-    @field_validator("maxTradesPerDay")
-    @classmethod
-    def _max_trades_rules(cls, value: int | None) -> int | None:
-        return obeyed(value, contest_rules.max_trades_per_day_error(value))
+    def _field_rules(cls, value: Any, info: ValidationInfo) -> Any:
+        return obeyed(value, _RULE_OF_FIELD[str(info.field_name)](value))
 
     @field_validator("commission")
     @classmethod
@@ -107,10 +106,6 @@ class RulesInput(RequestModel):
             raise ValueError("must be an object")
         return value
 
-    @field_validator("allowShortSelling")
-    @classmethod
-    def _short_selling_rules(cls, value: bool) -> bool:
-        return obeyed(value, contest_rules.short_selling_error(value))
 
 
 class EntryFeeInput(RequestModel):
