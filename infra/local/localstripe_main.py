@@ -1,9 +1,11 @@
 """Run localstripe on one address, with its state in one file (``python infra/local/localstripe_main.py ...``).
 
 Runs under ``.localstripe-venv`` (not the app's venv: localstripe pulls aiohttp and newer pins), so it imports only
-localstripe and the standard library. Two changes to ``python -m localstripe``: it listens on ``--host`` only
-(localstripe itself binds every interface), and its store lives in ``--state-file`` (localstripe writes a fixed
-``/tmp/localstripe.pickle``, which two stacks - ``make dev`` and a test - would share), or only in memory.
+localstripe and the standard library. Three changes to ``python -m localstripe``: it listens on ``--host`` only
+(localstripe itself binds every interface), its store lives in ``--state-file`` (localstripe writes a fixed
+``/tmp/localstripe.pickle``, which two stacks - ``make dev`` and a test - would share), or only in memory, and
+``POST /v1/payment_intents/{id}/confirm`` takes a ``payment_method`` as Stripe's does (localstripe answers that with a
+500 "Not implemented", so a client paying in one call, the way Stripe.js and most examples do, could not pay locally).
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from aiohttp import web
-    from localstripe import resources, server
+    from localstripe import resources
+
+    _confirm_accepts_payment_method(resources)
+    from localstripe import server  # builds its routes from resources.extra_apis when imported
 
     state_file: Path | None = args.state_file
 
@@ -45,6 +50,25 @@ def main() -> None:
     resources.Store.dump_to_disk = dump
     resources.store.try_load_from_disk()
     web.run_app(server.app, host=args.host, port=args.port, print=None, access_log=None)
+
+
+CONFIRM_ROUTE = ("POST", "/v1/payment_intents/{id}/confirm")
+
+
+def _confirm_accepts_payment_method(resources: Any) -> None:
+    """Confirm with ``payment_method`` does what Stripe does: set it on the PaymentIntent, then confirm."""
+    intents = resources.PaymentIntent
+    plain_confirm = intents._api_confirm
+
+    def confirm(id: str, payment_method: str | None = None, **kwargs: Any) -> Any:
+        if payment_method is not None:
+            intents._api_update(id, payment_method=payment_method)
+        return plain_confirm(id, **kwargs)
+
+    resources.extra_apis[:] = [
+        (method, url, confirm if (method, url) == CONFIRM_ROUTE else handler)
+        for method, url, handler in resources.extra_apis
+    ]
 
 
 if __name__ == "__main__":
