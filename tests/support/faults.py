@@ -13,6 +13,7 @@ was applied but its answer was lost (a read timeout after commit), the hardest c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +111,7 @@ class _Rule:
 class Injector:
     calls: list[str] = field(default_factory=list)
     _rules: list[_Rule] = field(default_factory=list)
+    _off: int = 0
 
     def fail(self, operation: str, fault: Fault, *, nth: int = 1, times: int = 1, after: bool = False) -> None:
         """From the `nth` call of `operation` on (counted from now), `times` calls fail with `fault`."""
@@ -117,6 +119,15 @@ class Injector:
 
     def clear(self) -> None:
         self._rules.clear()
+
+    @contextmanager
+    def off(self) -> Iterator[None]:
+        """No fault inside (the test's own reads of the state), the rules kept for after."""
+        self._off += 1
+        try:
+            yield
+        finally:
+            self._off -= 1
 
     @property
     def fired(self) -> int:
@@ -134,6 +145,8 @@ class Injector:
         return chosen
 
     def call(self, real: Callable[..., Any], client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if self._off:
+            return real(client, operation, params)
         self.calls.append(operation)
         rule = self._fault_for(operation)
         if rule is None:
