@@ -143,7 +143,7 @@ def _scheduled() -> Any:
     [
         ("GetItem", "throttling"),
         ("UpdateItem", "internal500"),
-        ("TransactWriteItems", "throughput"),
+        ("UpdateItem", "throughput"),
         ("UpdateItem", "read_timeout"),
     ],
 )
@@ -175,7 +175,7 @@ def test_an_activation_whose_event_cannot_be_published_fails_and_its_retry_publi
 
     contest = _scheduled()
     inject.fail("PutEvents", faults.internal_error())
-    with pytest.raises(Exception) as raised:  # noqa: PT011 - botocore's error: the state machine retries it
+    with pytest.raises(Exception) as raised:
         lifecycle.activate(contest.contest_id, 1, lifecycle.LifecyclePorts(clock=lambda: T0, sleep=lambda _: None))
     assert is_transient(raised.value)
     assert state.contest_item(contest.contest_id)["status"] == "active"  # the move is made; only the event is owed
@@ -201,7 +201,7 @@ def test_an_end_whose_hook_fails_ends_nothing_and_the_retry_ends_once(
         if len(calls) == 1:
             raise faults.DYNAMODB_FAULTS[fault](_client(), "Query")
 
-    with pytest.raises(Exception) as raised:  # noqa: PT011
+    with pytest.raises(Exception) as raised:
         lifecycle.end(contest.contest_id, 1, recorder.ports(on_ended=hook))
     assert is_transient(raised.value)
     assert state.contest_item(contest.contest_id)["status"] == "active"

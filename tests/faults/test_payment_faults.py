@@ -282,7 +282,7 @@ def test_an_event_applied_whose_answer_was_lost_is_a_duplicate_on_redelivery(
         f"evt_applied_lost_{new_ulid()}", "payment_intent.succeeded", intent_id, created=int(utcnow().timestamp())
     )
     inject.fail("TransactWriteItems", faults.read_timeout(), after=True)
-    with pytest.raises(Exception):  # noqa: B017,PT011 - botocore's timeout, whatever wraps it
+    with pytest.raises(Exception):
         stripe_events.process(body)
     assert stripe_events.process(body) == "duplicate_event"
     assert state.entry(contest_id, world.alice.user_id)["status"] == "active"
@@ -305,7 +305,7 @@ def test_a_hold_sweep_that_fails_is_finished_by_the_next_sweep_and_frees_the_sea
         stripe.fail("cancel", fault)
     else:
         inject.fail(where, faults.DYNAMODB_FAULTS[fault], times=faults.PERSISTENT)
-    with pytest.raises(Exception):  # noqa: B017,PT011 - the scheduled run fails; the next one retries
+    with pytest.raises(Exception):
         payments.expire_holds(moment)
     with inject.off():
         state.seats_reconcile(contest_id)
@@ -347,7 +347,7 @@ def test_a_cancelled_contest_whose_refund_fails_at_stripe_is_not_settled_until_r
     for _ in range(3):
         try:
             settle_cancelled_contests()
-        except Exception:  # noqa: S112,BLE001 - a failed pass: the schedule runs the next one
+        except Exception:
             continue
     assert not _settled(contest_id), "settled while a claimed refund was never made"
     later(31)
@@ -371,7 +371,7 @@ def test_a_settlement_pass_that_fails_on_the_table_is_finished_by_the_next_refun
     for _ in range(3):
         try:
             settle_cancelled_contests()
-        except Exception:  # noqa: S112,BLE001 - a failed pass: the schedule runs the next one
+        except Exception:
             continue
     inject.clear()
     later(31)

@@ -4,8 +4,8 @@
 frontend's retry policy) knows that the same request may simply be sent again: DynamoDB throttling the table (after
 botocore's own retries), SQS, EventBridge or Step Functions throttling or failing (their own codes, e.g. SQS's
 `RequestThrottled` and `InternalError`), any AWS answer with a 5xx status, a connection that timed out or could not
-be opened, a transaction cancelled only because another one touched the same items. PynamoDB wraps the botocore error in its own
-(`.cause`); other code chains it (`__cause__`); both are followed.
+be opened, a transaction cancelled only because another one touched the same items. PynamoDB wraps the botocore
+error in its own (`.cause`); other code chains it (`__cause__`); both are followed.
 """
 
 from __future__ import annotations
