@@ -2,9 +2,10 @@
 
 `Api` answers these 503 SERVICE_UNAVAILABLE with `Retry-After` instead of 500 INTERNAL, so a client (and the
 frontend's retry policy) knows that the same request may simply be sent again: DynamoDB throttling the table (after
-botocore's own retries), an AWS service answering 500/503, a connection that timed out or could not be opened, a
-transaction cancelled only because another one touched the same items. PynamoDB wraps the botocore error in its own
-(`.cause`); other code chains it (`__cause__`); both are followed.
+botocore's own retries), SQS, EventBridge or Step Functions throttling or failing (their own codes, e.g. SQS's
+`RequestThrottled` and `InternalError`), any AWS answer with a 5xx status, a connection that timed out or could not
+be opened, a transaction cancelled only because another one touched the same items. PynamoDB wraps the botocore
+error in its own (`.cause`); other code chains it (`__cause__`); both are followed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 TRANSIENT_CODES = frozenset({
     "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "RequestLimitExceeded",
     "TooManyRequestsException", "InternalServerError", "InternalFailure", "ServiceUnavailable",
+    "RequestThrottled", "RequestThrottledException", "InternalError", "ServiceUnavailableException",
+    "RequestTimeout", "RequestTimeoutException", "SlowDown",
 })
 # Cancellation reasons of a TransactWriteItems that another attempt would not meet again.
 TRANSIENT_CANCELLATIONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"})
@@ -33,7 +36,8 @@ def _transient_answer(response: object) -> bool:
     if not isinstance(response, dict):
         return False
     code = (response.get("Error") or {}).get("Code")
-    if code in TRANSIENT_CODES:
+    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    if code in TRANSIENT_CODES or (isinstance(status, int) and status >= 500):  # any AWS 5xx: theirs, not ours
         return True
     if code == "TransactionCanceledException":
         reasons = [reason.get("Code") for reason in response.get("CancellationReasons") or []]

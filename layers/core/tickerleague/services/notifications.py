@@ -11,7 +11,8 @@ FAN_OUT_WIDTH, so the work spreads over many messages and each chunk retries on 
 whole contest.
 
 At most once: before each provider call the sender claims the marker of (user, kind, subject) under the id of the
-queue message; see adapters/dynamodb/notifications.py for what each answer does to it.
+queue message; see adapters/dynamodb/notifications.py for what each answer does to it (only a "not now" answer
+lets the same message claim it again).
 """
 
 from __future__ import annotations
@@ -353,7 +354,7 @@ def _send_one(chunk: _Chunk, recipient: Recipient, user: Addressee | None) -> No
             raise
         result = verdict(answer.status)
         if result is Verdict.SENT:
-            store.mark_sent(key, message_id, iso_ms(utcnow()))
+            _record_sent(key, message_id, kind)
             outcome.sent += 1
             return
         if result is Verdict.REFUSED:
@@ -365,7 +366,7 @@ def _send_one(chunk: _Chunk, recipient: Recipient, user: Addressee | None) -> No
             return
         if result is Verdict.UNKNOWN:
             # Maybe accepted: a second try could send it twice, so the marker stays taken and we stop here.
-            store.mark_sent(key, message_id, iso_ms(utcnow()), status="unknown")
+            _record_sent(key, message_id, kind, status="unknown")
             outcome.unknown += 1
             logger.error("SendGrid did not answer; the email may or may not have gone, not retried",
                          extra={"kind": kind.value, "userId": user.user_id, "subject": subject})
@@ -373,5 +374,17 @@ def _send_one(chunk: _Chunk, recipient: Recipient, user: Addressee | None) -> No
         assert answer.status is not None
         delay = retry_delay(answer.status, answer.headers, p.now(), attempt)
         if delay > IN_PROCESS_MAX_WAIT_SECONDS or attempt > IN_PROCESS_RETRIES:
+            store.defer(key, message_id)  # nothing was sent: this message's redelivery may try again
             raise RetryLater(delay, f"SendGrid answered {answer.status}")
         p.sleep(delay)
+
+
+def _record_sent(key: dict[str, str], message_id: str, kind: Kind, status: str = store.SENT) -> None:
+    """The provider has (or may have) the email. If the marker cannot be updated now, it stays `sending` under this
+    message's claim, which no message can claim again, so the email is never sent twice; failing the message here
+    would only have its redelivery find the marker taken."""
+    try:
+        store.mark_sent(key, message_id, iso_ms(utcnow()), status=status)
+    except Exception:
+        logger.exception("email sent but its marker not updated; it stays taken", extra={
+            "kind": kind.value, "marker": key["SK"], "status": status})

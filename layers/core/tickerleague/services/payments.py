@@ -408,7 +408,8 @@ def refund_entry(actor: RefundActor, contest_id: str, entry_id: str, reason: str
         if record is None or record.intent_id is None:
             raise NotRefundable()
         if record.refund_claimed_at is not None or record.entry_status == "refunded":
-            _complete_interrupted_refund(record, reason, moment, source)
+            if not _complete_interrupted_refund(record, reason, moment, source):
+                raise _refund_in_progress(record, moment)
             return _entry(record)
         if record.payment_status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
             raise NotRefundable(details={"paymentStatus": record.payment_status})
@@ -443,15 +444,26 @@ def _audit(actor: RefundActor, record: PaymentRecord, reason: str, now: datetime
     return dict(item.serialize())
 
 
-def _complete_interrupted_refund(record: PaymentRecord, reason: str, now: datetime, source: str) -> None:
+def _complete_interrupted_refund(record: PaymentRecord, reason: str, now: datetime, source: str) -> bool:
     """A claimed refund whose Stripe call never got recorded (a crash, a Stripe outage): finish it, but only once
-    the claim is old enough that its own request has surely given up."""
+    the claim is old enough that its own request has surely given up. False while it is not: the refund is still
+    in progress (or interrupted moments ago), so nobody may be told it is done."""
     if record.refund_id is not None or record.refund_claimed_at is None:
-        return
+        return True
     claimed = parse_iso_utc(record.refund_claimed_at)
     if claimed is not None and (now - claimed).total_seconds() < REFUND_STALE_SECONDS:
-        return
+        return False
     _issue_refund(record, reason=reason, now=now, source=source)
+    return True
+
+
+def _refund_in_progress(record: PaymentRecord, now: datetime) -> ServiceUnavailable:
+    """503 with Retry-After: the claimed refund may still be running; once its claim is stale a retry finishes it."""
+    claimed = parse_iso_utc(record.refund_claimed_at)
+    left = REFUND_STALE_SECONDS - (now - claimed).total_seconds() if claimed is not None else REFUND_STALE_SECONDS
+    wait = max(1, min(REFUND_STALE_SECONDS, int(left) + 1))
+    return ServiceUnavailable("The refund is in progress; try again shortly.", headers={"Retry-After": str(wait)},
+                              details={"retryAfterSeconds": wait})
 
 
 def _issue_refund(record: PaymentRecord, *, reason: str, now: datetime, source: str) -> None:

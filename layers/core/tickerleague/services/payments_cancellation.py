@@ -20,7 +20,8 @@ from tickerleague.adapters.dynamodb import payments as store
 from tickerleague.clock import iso_ms, utcnow
 from tickerleague.config import settings
 from tickerleague.domain.contests import ContestStatus
-from tickerleague.domain.payments import PAID, PaymentStatus, cancel_idempotency_key
+from tickerleague.domain.payments import PAID, PaymentRecord, PaymentStatus, cancel_idempotency_key
+from tickerleague.errors import ServiceUnavailable
 from tickerleague.services import payments
 
 logger = logging.getLogger("tickerleague.payments")
@@ -70,6 +71,9 @@ def _paid_entries(contest_id: str) -> Iterator[dict[str, Any]]:
 def _settle_entry(item: dict[str, Any], now: datetime) -> bool:
     """True when the entry is final (refunded, cancelled, or never paid)."""
     record = store.record_from_item(item)
+    if record is not None and record.entry_status == "refunded" and record.refund_id is None \
+            and record.refund_claimed_at is not None:
+        return _finish_claimed_refund(record, now)  # claimed, but the Stripe refund was never recorded
     if record is None or record.entry_status in ("refunded", "cancelled"):
         return True
     if record.entry_status == "pending_payment" and record.intent_id is not None:
@@ -86,6 +90,15 @@ def _settle_entry(item: dict[str, Any], now: datetime) -> bool:
     if record.entry_status == "pending_payment":  # no PaymentIntent was ever attached: nothing to cancel at Stripe
         return payments.expire_without_intent(record, now)
     return True
+
+
+def _finish_claimed_refund(record: PaymentRecord, now: datetime) -> bool:
+    """Not final: the refund is finished once its claim is stale (by `refund_entry`), so a later pass sees it."""
+    try:
+        payments.refund_entry(SYSTEM_ACTOR, record.contest_id, record.entry_id, REASON, now, source="cancel")
+    except ServiceUnavailable:  # claimed moments ago (or Stripe is down): the next pass tries again
+        return False
+    return False
 
 
 def _mark_settled(contest_id: str, now: datetime) -> None:

@@ -1,10 +1,12 @@
 """Notification items and the reads the sender needs (docs/technical-specification.md, "Notifications").
 
   marker     PK NOTIFY#<userId>   SK <kind>#<contestId | resetId>
-             {status: sending | sent, claimId, claimedAt, sentAt?, expiresAt}: one email per (user, kind, subject).
-             Written with a condition BEFORE the provider call; `claimId` is the queue message that owns the attempt,
-             so that message's own retries may try again while any other message (a duplicated event, a re-run
-             fan-out) finds the marker taken and sends nothing.
+             {status: sending | deferred | sent | unknown, claimId, claimedAt, sentAt?, expiresAt}: one email per
+             (user, kind, subject). Written with a condition BEFORE the provider call; `claimId` is the queue
+             message that owns the attempt. Only a `deferred` marker (the provider said "not now": nothing was
+             sent) may be claimed again, and only by that message's own redelivery; any other message (a duplicated
+             event, a re-run fan-out), or a redelivery after an attempt whose outcome was not recorded, finds the
+             marker taken and sends nothing.
   entrants   GSI1 GSI1PK = CONTEST#<id>#ENTRIES#<shard>: one page of a shard per fan-out step (userId projected).
 """
 
@@ -21,6 +23,7 @@ from tickerleague.domain.notifications import Addressee, Kind, contest_reminders
 
 MARKER_DAYS = 400  # longer than any contest lives, so a late duplicate still finds its marker
 SENDING = "sending"
+DEFERRED = "deferred"
 SENT = "sent"
 
 
@@ -41,7 +44,7 @@ def _conditional_failed(error: ClientError) -> bool:
 
 
 def claim(key: dict[str, str], claim_id: str, now_iso: str, now_epoch: int) -> bool:
-    """Take the marker for one attempt: True when it is ours (new, or still `sending` under the same claim)."""
+    """Take the marker for one attempt: True when it is ours (new, or `deferred` under the same claim)."""
     item = {
         "PK": {"S": key["PK"]}, "SK": {"S": key["SK"]}, "type": {"S": "notifyMarker"},
         "status": {"S": SENDING}, "claimId": {"S": claim_id}, "claimedAt": {"S": now_iso},
@@ -50,9 +53,9 @@ def claim(key: dict[str, str], claim_id: str, now_iso: str, now_epoch: int) -> b
     try:
         _client().put_item(
             TableName=_table(), Item=item,
-            ConditionExpression="attribute_not_exists(PK) OR (#status = :sending AND claimId = :claim)",
+            ConditionExpression="attribute_not_exists(PK) OR (#status = :deferred AND claimId = :claim)",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":sending": {"S": SENDING}, ":claim": {"S": claim_id}},
+            ExpressionAttributeValues={":deferred": {"S": DEFERRED}, ":claim": {"S": claim_id}},
         )
     except ClientError as error:
         if _conditional_failed(error):
@@ -71,6 +74,22 @@ def mark_sent(key: dict[str, str], claim_id: str, now_iso: str, status: str = SE
             ConditionExpression="claimId = :claim",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={":sent": {"S": status}, ":at": {"S": now_iso}, ":claim": {"S": claim_id}},
+        )
+    except ClientError as error:
+        if not _conditional_failed(error):
+            raise
+
+
+def defer(key: dict[str, str], claim_id: str) -> None:
+    """The provider said "not now" (429/5xx: nothing was sent): this message's redelivery may claim it again."""
+    try:
+        _client().update_item(
+            TableName=_table(), Key={"PK": {"S": key["PK"]}, "SK": {"S": key["SK"]}},
+            UpdateExpression="SET #status = :deferred",
+            ConditionExpression="claimId = :claim AND #status = :sending",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":deferred": {"S": DEFERRED}, ":claim": {"S": claim_id},
+                                       ":sending": {"S": SENDING}},
         )
     except ClientError as error:
         if not _conditional_failed(error):
