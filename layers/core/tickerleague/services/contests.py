@@ -140,18 +140,16 @@ def create_contest_once(actor: Actor, definition: ContestDefinition, idempotency
     marker's condition in the create transaction (concurrent retries)."""
     moment = now or utcnow()
     fingerprint = definition_fingerprint(definition)
-    marker = None
-    if idempotency_key is not None:
-        digest = key_digest(idempotency_key)
+    digest = key_digest(idempotency_key) if idempotency_key is not None else None
+    if digest is not None:
         earlier = repo.created_under(actor.user_id, digest, int(moment.timestamp()))
         if earlier is not None:
             return _created_earlier(earlier, fingerprint)
     valid = validate_new(definition, moment, is_known_symbol)
     contest_id = new_ulid()
-    if idempotency_key is not None:
-        marker = repo.CreateMarker.new(
-            actor.user_id, key_digest(idempotency_key), contest_id=contest_id, request_hash=fingerprint,
-            expires_at=int(moment.timestamp()) + settings().idempotency_ttl_seconds)
+    marker = None if digest is None else repo.CreateMarker.new(
+        actor.user_id, digest, contest_id=contest_id, request_hash=fingerprint,
+        expires_at=int(moment.timestamp()) + settings().idempotency_ttl_seconds)
     base = slugify(valid.name)
     draft = Contest(
         contest_id=contest_id, slug=base, status=ContestStatus.DRAFT, definition=valid, created_at=moment,
