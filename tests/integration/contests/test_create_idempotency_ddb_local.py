@@ -42,8 +42,9 @@ def test_ten_simultaneous_creates_under_one_key_make_one_contest(contests_ddb: s
 
     admin = service.Actor(new_ulid())
     now = utcnow()
-    definition = ContestDefinition(name="Rush Cup", description="", starts_at=now + timedelta(days=1),
-                                   ends_at=now + timedelta(days=2))
+    definition = ContestDefinition(
+        name="Rush Cup", description="", starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=2)
+    )
 
     answers = _race(THREADS, lambda _: service.create_contest_once(admin, definition, "once"))
     assert sum(not answer.replayed for answer in answers) == 1

@@ -100,10 +100,18 @@ def test_ten_simultaneous_requests_whose_answers_are_lost_place_one_order(world:
     body = {"symbol": "AAPL", "side": "buy", "quantity": "2", "type": "market"}
 
     def request(_: int) -> Any:
-        return call(orders.place, api_event(
-            "POST", f"/v1/contests/{contest.contest_id}/orders", resource="/v1/contests/{contestId}/orders",
-            body=body, path_params={"contestId": contest.contest_id}, caller=Caller("alice"),
-            headers={"Idempotency-Key": "lost-10"}))
+        return call(
+            orders.place,
+            api_event(
+                "POST",
+                f"/v1/contests/{contest.contest_id}/orders",
+                resource="/v1/contests/{contestId}/orders",
+                body=body,
+                path_params={"contestId": contest.contest_id},
+                caller=Caller("alice"),
+                headers={"Idempotency-Key": "lost-10"},
+            ),
+        )
 
     first_round = _race(THREADS, request)
     retries = [request(0) for _ in range(2)]  # and retried once things are quiet

@@ -36,8 +36,11 @@ def _items(prefix: str) -> list[dict[str, Any]]:
     import boto3
     from tickerleague.config import settings
 
-    pages = boto3.client("dynamodb", region_name="us-east-1").get_paginator("scan").paginate(
-        TableName=settings().table_name)
+    pages = (
+        boto3.client("dynamodb", region_name="us-east-1")
+        .get_paginator("scan")
+        .paginate(TableName=settings().table_name)
+    )
     return [item for page in pages for item in page["Items"] if item["PK"]["S"].startswith(prefix)]
 
 
@@ -101,7 +104,8 @@ LOSSES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
 
 @pytest.mark.parametrize("lose", LOSSES.values(), ids=LOSSES.keys())
 def test_a_retry_after_a_lost_answer_answers_the_first_contest_and_creates_no_second(
-        world: World, monkeypatch: pytest.MonkeyPatch, lose: Callable[[pytest.MonkeyPatch], None]) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch, lose: Callable[[pytest.MonkeyPatch], None]
+) -> None:
     body = contest_body(name="Once Cup")
     with monkeypatch.context() as lost:
         lose(lost)
@@ -149,8 +153,9 @@ def test_a_retry_is_answered_even_after_its_start_time_has_passed(world: World) 
     from tests.unit.contests.helpers import future
 
     actor = service.Actor(world.admin.user_id)
-    definition = ContestDefinition(name="Soon Cup", description="", starts_at=_parse(future(hours=1)),
-                                   ends_at=_parse(future(8)))
+    definition = ContestDefinition(
+        name="Soon Cup", description="", starts_at=_parse(future(hours=1)), ends_at=_parse(future(8))
+    )
     first = service.create_contest_once(actor, definition, "k-soon")
     later = first.contest.created_at + timedelta(hours=2)
     again = service.create_contest_once(actor, definition, "k-soon", now=later)

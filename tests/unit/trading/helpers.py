@@ -155,8 +155,14 @@ class World:
             time_in_force=time_in_force,
             client_order_id=client_order_id,  # type: ignore[arg-type]
         )
-        return place_order(principal(user_id, role), contest.contest_id, request, now or self.now, self.ports,
-                           idempotency_key=idempotency_key)
+        return place_order(
+            principal(user_id, role),
+            contest.contest_id,
+            request,
+            now or self.now,
+            self.ports,
+            idempotency_key=idempotency_key,
+        )
 
     def entry(self, contest: Contest, user_id: str) -> Entry:
         from tickerleague.adapters.dynamodb import entries as entries_table

@@ -46,9 +46,18 @@ def contest(live: World) -> Any:
 
 
 def place(contest_id: str, body: Any, *, key: str | None) -> HttpAnswer:
-    return call(orders.place, api_event(
-        "POST", f"/v1/contests/{contest_id}/orders", resource="/v1/contests/{contestId}/orders", body=body,
-        path_params={"contestId": contest_id}, caller=ALICE, headers={"Idempotency-Key": key} if key else {}))
+    return call(
+        orders.place,
+        api_event(
+            "POST",
+            f"/v1/contests/{contest_id}/orders",
+            resource="/v1/contests/{contestId}/orders",
+            body=body,
+            path_params={"contestId": contest_id},
+            caller=ALICE,
+            headers={"Idempotency-Key": key} if key else {},
+        ),
+    )
 
 
 def _client_error(operation: str) -> Exception:
@@ -120,7 +129,8 @@ LOSSES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
 
 @pytest.mark.parametrize("lose", LOSSES.values(), ids=LOSSES.keys())
 def test_a_retry_after_a_lost_answer_answers_the_first_order_and_places_no_second(
-        live: World, contest: Any, monkeypatch: pytest.MonkeyPatch, lose: Callable[[pytest.MonkeyPatch], None]) -> None:
+    live: World, contest: Any, monkeypatch: pytest.MonkeyPatch, lose: Callable[[pytest.MonkeyPatch], None]
+) -> None:
     with monkeypatch.context() as lost:
         lose(lost)
         first = place(contest.contest_id, BUY, key="buy-once-7")
@@ -139,7 +149,8 @@ def test_a_retry_after_a_lost_answer_answers_the_first_order_and_places_no_secon
 
 
 def test_another_order_under_the_key_of_a_lost_answer_is_422_idempotency_key_reused(
-        live: World, contest: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    live: World, contest: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with monkeypatch.context() as lost:
         lose_by_failed_completion(lost)
         place(contest.contest_id, BUY, key="k-1")
@@ -193,8 +204,10 @@ def test_with_both_the_client_order_id_names_the_order(world: World) -> None:
     first = world.place("alice", contest, client_order_id="c-1", idempotency_key="k-1")
     again = world.place("alice", contest, client_order_id="c-1", idempotency_key="k-2")
     assert not again.created and not again.replayed and again.order == first.order
-    assert code_of(lambda: world.place("alice", contest, client_order_id="c-1", idempotency_key="k-1",
-                                       quantity="3")) == "CLIENT_ORDER_ID_REUSED"
+    assert (
+        code_of(lambda: world.place("alice", contest, client_order_id="c-1", idempotency_key="k-1", quantity="3"))
+        == "CLIENT_ORDER_ID_REUSED"
+    )
     assert world.place("alice", contest, client_order_id="c-2", idempotency_key="k-1").created
 
 
