@@ -133,6 +133,7 @@ def _principal(user_id: str) -> Any:
 def _bare_transactions(world: Any, contest: Any, user_id: str, count: int) -> list[list[dict[str, Any]]]:
     """The same three items a market buy with a clientOrderId writes, for `count` consecutive buys."""
     from tickerleague.adapters.dynamodb import orders as orders_table
+    from tickerleague.domain.client_orders import order_marker
     from tickerleague.domain.trading import OrderRequest, decide_placement
     from tickerleague.ids import new_ulid
     from tickerleague.services.orders import _new_order
@@ -142,6 +143,8 @@ def _bare_transactions(world: Any, contest: Any, user_id: str, count: int) -> li
     payloads = []
     for _ in range(count):
         request = OrderRequest("AAPL", "buy", Decimal(1), "market", client_order_id=uuid.uuid4().hex)
+        marker = order_marker(request.client_order_id, None)
+        assert marker is not None
         placement = decide_placement(request, contest.rules, entry.portfolio, quote_price=quote.price,
                                      trades_by_day=entry.trades_by_day or {}, session_day=world.now.date(),
                                      prices={})
@@ -149,7 +152,7 @@ def _bare_transactions(world: Any, contest: Any, user_id: str, count: int) -> li
                            calendar=world.ports.calendar, order_id=new_ulid())
         change = orders_table.PortfolioChange(entry, placement.portfolio, trades_by_day=placement.trades_by_day)
         payloads.append([orders_table._entry_update(change, world.now), orders_table._order_put(order, new=True),
-                         orders_table._marker_put(order)])
+                         orders_table._marker_put(order, marker, world.now)])
         entry = replace(entry, portfolio=placement.portfolio, version=entry.version + 1,
                         trades_by_day=placement.trades_by_day)
     return payloads

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tickerleague.http import idempotency
 from tickerleague.http.api import Access, Api, Reply, Request
 from tickerleague.http.paging import CURSORS
 from tickerleague.http.schemas_contests import (
@@ -33,8 +34,12 @@ def _admin_view(contest: contest_service.Contest) -> ContestView:
 @api.route("POST", "/v1/contests", access=Access.ADMIN, summary="Create a contest (draft)",
            body=CreateContestRequest, responses={201: ContestView}, errors=("VALIDATION_FAILED",), tags=TAGS)
 def create(request: Request) -> Reply:
-    contest = contest_service.create_contest(_actor(request), definition_from_create(request.body))
-    return Reply(201, _admin_view(contest))
+    # An Idempotency-Key whose stored answer was lost finds its contest by the key's marker: 201 with that contest
+    # (as it stands now) and Idempotent-Replayed, as a replay would answer; never a second contest.
+    created = contest_service.create_contest_once(_actor(request), definition_from_create(request.body),
+                                                  request.idempotency_key)
+    headers = {idempotency.REPLAYED_HEADER: "true"} if created.replayed else {}
+    return Reply(201, _admin_view(created.contest), headers=headers)
 
 
 @api.route("GET", "/v1/contests", access=Access.OPTIONAL, summary="List contests",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tickerleague.clock import utcnow
-from tickerleague.http import rate_limit
+from tickerleague.http import idempotency, rate_limit
 from tickerleague.http.api import Access, Api, Reply, Request
 from tickerleague.http.paging import CURSORS
 from tickerleague.http.schemas_orders import (
@@ -29,11 +29,15 @@ PLACE_ERRORS = (
            body=PlaceOrderRequest, responses={201: OrderOut, 200: OrderOut}, errors=PLACE_ERRORS, tags=TAGS)
 def place(request: Request) -> Reply:
     """201 with the new order (filled or open); 200 with the original order for a repeated clientOrderId."""
+    # (Not in the docstring, which is the spec's text.) An Idempotency-Key whose stored answer was lost finds its
+    # order by the key's marker: 201 with the original order and Idempotent-Replayed, as a replay would answer.
     body: PlaceOrderRequest = request.body
     result = orders_service.place_order(request.require_principal(), request.path["contestId"],
-                                        order_request(body), utcnow())
+                                        order_request(body), utcnow(), idempotency_key=request.idempotency_key)
     if result.limit is not None:  # the order rate limit, decided in the order's transaction (per entry)
         rate_limit.use_headers(result.limit.headers())
+    if result.replayed:
+        return Reply(201, order_out(result.order), headers={idempotency.REPLAYED_HEADER: "true"})
     return Reply(201 if result.created else 200, order_out(result.order))
 
 

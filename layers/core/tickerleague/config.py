@@ -87,7 +87,7 @@ class Settings:
     rate_limit_user_per_second: Decimal  # per-user bucket refill per second
     rate_limit_ip_burst: int  # routes without a caller, per source IP: bucket size (make dev raises it)
     rate_limit_ip_per_second: Decimal  # per-IP bucket refill per second
-    idempotency_ttl_seconds: int  # how long an Idempotency-Key's answer is kept and replayed
+    idempotency_ttl_seconds: int  # how long an Idempotency-Key's answer (and its orders' and contests' markers) is kept
     idempotency_in_flight_seconds: int  # after this a claimed key whose request died may be claimed again
     # notifications (services/notifications.py, adapters/sendgrid.py)
     notifications_queue_url: str  # SQS queue of notification work (events and fan-out chunks)

@@ -144,6 +144,7 @@ class World:
         client_order_id: str | None = None,
         role: str = "user",
         now: datetime | None = None,
+        idempotency_key: str | None = None,
     ) -> PlaceResult:
         request = OrderRequest(
             symbol=symbol,
@@ -154,7 +155,14 @@ class World:
             time_in_force=time_in_force,
             client_order_id=client_order_id,  # type: ignore[arg-type]
         )
-        return place_order(principal(user_id, role), contest.contest_id, request, now or self.now, self.ports)
+        return place_order(
+            principal(user_id, role),
+            contest.contest_id,
+            request,
+            now or self.now,
+            self.ports,
+            idempotency_key=idempotency_key,
+        )
 
     def entry(self, contest: Contest, user_id: str) -> Entry:
         from tickerleague.adapters.dynamodb import entries as entries_table
@@ -169,12 +177,12 @@ class World:
 
 def make_world() -> World:
     from tickerleague.adapters.dynamodb import orders as orders_table
-    from tickerleague.services.orders import forget_active_symbol_cache
+    from tickerleague.services.active_symbols import forget_active_symbol_cache
 
     forget_active_symbol_cache()
     provider = ScriptedQuotes()
     ports = TradingPorts(
-        store=orders_table,
+        store=orders_table.OrderTable(),
         quotes=provider,
         calendar=TwentyFourSeven(),
         universe=SymbolUniverse.default(),

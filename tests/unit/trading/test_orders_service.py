@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from tickerleague.adapters.dynamodb import orders as orders_table
+from tickerleague.adapters.dynamodb.active_symbols import active_symbols
 from tickerleague.domain.contests import ContestRules, ContestStatus, Visibility
 from tickerleague.domain.quotes import QuoteProviderError
 from tickerleague.domain.trading import ledger_imbalance
@@ -304,7 +305,7 @@ def test_a_reused_client_order_id_is_refused_from_the_marker_alone(world: World,
 
     class NoOrderReads:
         def __getattr__(self, name: str) -> Any:
-            return getattr(orders_table, name)
+            return getattr(orders_table.OrderTable, name)
 
         def get_order(self, *args: Any) -> Any:
             raise AssertionError("the original order was read")
@@ -326,10 +327,10 @@ def test_a_marker_conflict_at_commit_answers_the_original(world: World, active: 
 
     class NoMarkerYet:
         def __getattr__(self, name: str) -> Any:
-            return getattr(orders_table, name)
+            return getattr(orders_table.OrderTable, name)
 
-        def load_placement(self, *args: Any) -> Any:
-            return replace(orders_table.load_placement(*args), original_order_id=None)
+        def load_placement(self, *args: Any, **kwargs: Any) -> Any:
+            return replace(orders_table.load_placement(*args, **kwargs), original_order_id=None)
 
     racing = replace(world, ports=replace(world.ports, store=NoMarkerYet()))  # type: ignore[arg-type]
     again = racing.place("alice", active, client_order_id="race")
@@ -345,7 +346,7 @@ class ChangesUnderfoot:
         self.world, self.contest, self.spend, self.commits = world, contest, spend, 0
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(orders_table, name)
+        return getattr(orders_table.OrderTable, name)
 
     def commit(self, *args: Any, **kwargs: Any) -> Any:
         self.commits += 1
@@ -378,7 +379,7 @@ def test_a_lost_race_can_turn_into_a_refusal(world: World) -> None:
 def test_endless_conflicts_give_up_with_503(world: World, active: Any) -> None:
     class AlwaysConflicting:
         def __getattr__(self, name: str) -> Any:
-            return getattr(orders_table, name)
+            return getattr(orders_table.OrderTable, name)
 
         def commit(self, *args: Any, **kwargs: Any) -> Any:
             return orders_table.CommitResult(orders_table.Outcome.CONFLICT)
@@ -479,10 +480,10 @@ def test_listing_without_an_entry_is_404(world: World, active: Any) -> None:
 def test_a_first_buy_adds_the_symbol_to_the_active_set(world: World, active: Any) -> None:
     world.place("alice", active, quantity="1")
     world.place("alice", active, symbol="MSFT", quantity="1", order_type="limit", limit_price="1")
-    symbols, rev = orders_table.active_symbols()
+    symbols, rev = active_symbols()
     assert symbols == {"AAPL", "MSFT"} and rev == 2
     world.place("alice", active, quantity="1")  # already held: no write
-    assert orders_table.active_symbols()[1] == 2
+    assert active_symbols()[1] == 2
 
 
 def test_the_ledger_balances_after_a_mixed_session(world: World, active: Any) -> None:

@@ -36,7 +36,7 @@ class CountingStore:
         self.calls: Counter[str] = Counter()
 
     def __getattr__(self, name: str) -> Any:
-        operation = getattr(orders_table, name)
+        operation = getattr(orders_table.OrderTable, name)
 
         def counted(*args: Any, **kwargs: Any) -> Any:
             self.calls[name] += 1
@@ -45,9 +45,9 @@ class CountingStore:
         return counted
 
 
-def container(world: World, memory: PlacementMemory, store: Any = orders_table) -> World:
+def container(world: World, memory: PlacementMemory, store: Any = None) -> World:
     """The world as one container sees it: its own memory (and, optionally, a counting store)."""
-    return replace(world, ports=replace(world.ports, memory=memory, store=store))
+    return replace(world, ports=replace(world.ports, memory=memory, store=store or orders_table.OrderTable()))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb import orders as orders_table
+from tickerleague.adapters.dynamodb.active_symbols import active_symbols
 from tickerleague.config import settings
 from tickerleague.domain.contests import ContestRules
 from tickerleague.services import portfolio as portfolio_service
@@ -188,7 +189,7 @@ def test_a_portfolio_changing_while_read_is_skipped_not_misreported(world: World
 
     class Moving:
         def __getattr__(self, name: str) -> Any:
-            return getattr(orders_table, name)
+            return getattr(orders_table.OrderTable, name)
 
         def get_entry(self, contest_id: str, user_id: str) -> Any:
             calls["n"] += 1
@@ -206,7 +207,7 @@ def test_the_nightly_run_prunes_the_active_symbols(world: World, contest: Any, m
     world.place("alice", contest, symbol="MSFT", side="sell", quantity="1")
     world.quote("KO", "60")
     world.place("alice", contest, symbol="KO", order_type="limit", limit_price="1", quantity="1")
-    assert orders_table.active_symbols()[0] == {"AAPL", "MSFT", "KO"}
+    assert active_symbols()[0] == {"AAPL", "MSFT", "KO"}
     monkeypatch.setattr(reconciliation, "_contests_to_check", lambda now: [contest])
     report = reconciliation.reconcile(world.now + timedelta(hours=1), on_difference=lambda _: None)
-    assert report.symbols_pruned and orders_table.active_symbols()[0] == {"AAPL", "KO"}
+    assert report.symbols_pruned and active_symbols()[0] == {"AAPL", "KO"}

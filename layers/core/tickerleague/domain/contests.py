@@ -6,6 +6,7 @@ decides (may this transition happen, is this definition valid, who may see it) l
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -214,6 +215,12 @@ def slugify(name: str) -> str:
 def slug_candidate(base: str, attempt: int) -> str:
     """`base`, then `base-2`, `base-3` ... for the attempt-th try (1-based)."""
     return base if attempt <= 1 else f"{base}-{attempt}"
+
+
+def definition_fingerprint(definition: ContestDefinition) -> str:
+    """A hash of everything an admin asked for, kept with a keyed create's marker (domain/idempotency.py): the same
+    Idempotency-Key with the same definition finds the first contest, with another one it is refused."""
+    return hashlib.sha256(repr(definition).encode("utf-8")).hexdigest()[:32]
 
 
 # ---------------------------------------------------------------------------------------------------- validation

@@ -87,6 +87,12 @@ class Request:
             raise Unauthenticated()
         return self.principal
 
+    @property
+    def idempotency_key(self) -> str | None:
+        """The request's Idempotency-Key (already checked by `idempotency.begin`), for endpoints whose write is
+        itself keyed by it, so that a retry whose first answer was lost finds the first write's result."""
+        return self.headers.get(idempotency.HEADER.lower())
+
 
 @dataclass
 class Reply:

@@ -1,9 +1,11 @@
 """Contest use cases: create, list, read, edit, publish, cancel.
 
-Every state change is one conditional transaction together with its audit event. Publishing and rescheduling start
-the lifecycle execution BEFORE the contest records the new schedule: an execution whose schedule never got recorded
-finds a different `scheduleVersion` (or a draft) when it wakes and does nothing, whereas a recorded schedule without an
-execution would never start.
+Every state change is one conditional transaction together with its audit event. A create with an Idempotency-Key
+writes a marker (the admin, the key's hash, the definition's fingerprint) in that transaction, so a retry whose first
+answer was lost gets the contest that the first one made instead of a second one (domain/idempotency.py).
+Publishing and rescheduling start the lifecycle execution BEFORE the contest records the new schedule: an execution
+whose schedule never got recorded finds a different `scheduleVersion` (or a draft) when it wakes and does nothing,
+whereas a recorded schedule without an execution would never start.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tickerleague.clock import iso, utcnow
+from tickerleague.config import settings
 from tickerleague.domain.contests import (
     PUBLICLY_LISTED,
     Contest,
     ContestDefinition,
     ContestStatus,
     apply_edit,
+    definition_fingerprint,
     invite_code_visible_to,
     listed_symbol,
     needs_status_check,
@@ -32,8 +36,9 @@ from tickerleague.domain.contests import (
     validate_new,
     visible_to,
 )
+from tickerleague.domain.idempotency import key_digest
 from tickerleague.domain.principal import Principal
-from tickerleague.errors import Conflict, NotFound, ValidationFailed
+from tickerleague.errors import Conflict, IdempotencyKeyReused, NotFound, ServiceUnavailable, ValidationFailed
 from tickerleague.ids import is_ulid, new_ulid
 from tickerleague.lazy import lazy_module
 from tickerleague.services import placement_memory
@@ -113,29 +118,73 @@ def _audit_state(contest: Contest | None) -> dict[str, Any] | None:
 
 
 # ---------------------------------------------------------------------------------------------------- create
+@dataclass(frozen=True)
+class Creation:
+    contest: Contest
+    replayed: bool = False  # made by an earlier request under the same Idempotency-Key (as it stands now)
+
+
 def create_contest(actor: Actor, definition: ContestDefinition, *, now: datetime | None = None,
                    is_known_symbol: Callable[[str], bool] = known_symbol) -> Contest:
-    """A new draft. Its slug comes from the name and is unique: `name`, `name-2`, `name-3` ... by marker items."""
+    """A new draft (no Idempotency-Key: every call creates one)."""
+    return create_contest_once(actor, definition, None, now=now, is_known_symbol=is_known_symbol).contest
+
+
+def create_contest_once(actor: Actor, definition: ContestDefinition, idempotency_key: str | None, *,
+                        now: datetime | None = None,
+                        is_known_symbol: Callable[[str], bool] = known_symbol) -> Creation:
+    """POST /v1/contests: a new draft. Its slug comes from the name and is unique: `name`, `name-2`, `name-3` ...
+    by marker items. Under an Idempotency-Key, at most one contest per (admin, key) while the key lasts: the same
+    definition again answers the first contest (`replayed`), another one is 422 IDEMPOTENCY_KEY_REUSED; looked up
+    before validation (a retry must not fail on a start time that has passed meanwhile) and enforced by the
+    marker's condition in the create transaction (concurrent retries)."""
     moment = now or utcnow()
+    fingerprint = definition_fingerprint(definition)
+    digest = key_digest(idempotency_key) if idempotency_key is not None else None
+    if digest is not None:
+        earlier = repo.created_under(actor.user_id, digest, int(moment.timestamp()))
+        if earlier is not None:
+            return _created_earlier(earlier, fingerprint)
     valid = validate_new(definition, moment, is_known_symbol)
     contest_id = new_ulid()
+    marker = None if digest is None else repo.CreateMarker.new(
+        actor.user_id, digest, contest_id=contest_id, request_hash=fingerprint,
+        expires_at=int(moment.timestamp()) + settings().idempotency_ttl_seconds)
     base = slugify(valid.name)
     draft = Contest(
         contest_id=contest_id, slug=base, status=ContestStatus.DRAFT, definition=valid, created_at=moment,
         updated_at=moment, created_by=actor.user_id,
         invite_code=new_invite_code() if valid.visibility.value == "private" else None,
     )
+    try:
+        return Creation(_insert_with_a_free_slug(actor, draft, base, moment, marker))
+    except repo.AlreadyCreated as earlier:
+        return _created_earlier(earlier, fingerprint)
+
+
+def _insert_with_a_free_slug(actor: Actor, draft: Contest, base: str, moment: datetime,
+                             marker: repo.CreateMarker | None) -> Contest:
+    epoch = int(moment.timestamp())
     for attempt in range(1, SLUG_ATTEMPTS + 1):
         candidate = replace(draft, slug=slug_candidate(base, attempt))
         try:
-            repo.insert(candidate, _audit(actor, "contest.created", None, candidate, moment))
+            repo.insert(candidate, _audit(actor, "contest.created", None, candidate, moment), marker, now_epoch=epoch)
         except repo.SlugTaken:
             continue
         return candidate
     # Fifty contests with one name: stop counting and make it unique at once.
-    candidate = replace(draft, slug=f"{base}-{contest_id[-6:].lower()}")
-    repo.insert(candidate, _audit(actor, "contest.created", None, candidate, moment))
+    candidate = replace(draft, slug=f"{base}-{draft.contest_id[-6:].lower()}")
+    repo.insert(candidate, _audit(actor, "contest.created", None, candidate, moment), marker, now_epoch=epoch)
     return candidate
+
+
+def _created_earlier(earlier: repo.AlreadyCreated, fingerprint: str) -> Creation:
+    if earlier.request_hash != fingerprint:
+        raise IdempotencyKeyReused(details={"header": "Idempotency-Key"})
+    contest = repo.get(earlier.contest_id, consistent=True)
+    if contest is None:  # the marker is written in the contest's own transaction
+        raise ServiceUnavailable("The contest could not be read; try again.")
+    return Creation(contest, replayed=True)
 
 
 # ---------------------------------------------------------------------------------------------------- read

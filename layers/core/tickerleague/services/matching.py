@@ -54,9 +54,9 @@ def _read_contest(contest_id: str) -> Contest | None:
 
 
 def _store() -> MatchingStore:
-    from tickerleague.adapters.dynamodb import orders as orders_table
+    from tickerleague.adapters.dynamodb.orders import OrderTable
 
-    return orders_table
+    return OrderTable()
 
 
 @dataclass

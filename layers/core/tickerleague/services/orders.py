@@ -7,7 +7,7 @@ again on it (the rules may now refuse), and the commit is retried, a bounded num
 Placing an order costs one round trip, the TransactWriteItems, when this container placed the player's previous
 order in the last few seconds (`services.placement_memory`: it remembers the contest and the entry it wrote, and
 the quote comes from the market's per-container cache). Otherwise it costs two: one BatchGetItem (contest, entry,
-latest quote, clientOrderId marker) first. A refusal is only ever decided on what was just read. A buy under a
+latest quote, the new order's marker) first. A refusal is only ever decided on what was just read. A buy under a
 maxPositionPct rule reads the other positions' quotes (one more), and the first buy of a symbol by an entry adds it
 to the active-symbols set (one more, at most once per symbol per container every few minutes).
 
@@ -16,6 +16,11 @@ on the entry the transaction is conditioned on and moved by that same transactio
 number of containers can never over-admit (each admission bumps the version the others are conditioned on). A
 refusal decided on a remembered entry is read again before it is answered. The bucket is per entry (per user per
 contest); requests that never reach the transaction are limited by `http.rate_limit` instead.
+
+Nothing is placed twice for one client id: the order's marker (its clientOrderId, or else the request's
+Idempotency-Key: `domain.client_orders`) is written in the order's transaction on the condition that it does not
+exist, so a retry whose first answer was lost (the order committed, the Idempotency-Key record never completed)
+finds the original order, by the read or by that condition, and answers it instead of placing another.
 """
 
 from __future__ import annotations
@@ -31,11 +36,10 @@ from decimal import Decimal
 from typing import Any
 
 from tickerleague import metrics
-from tickerleague.adapters.dynamodb.orders import fingerprint_of
 from tickerleague.adapters.dynamodb.plumbing import backoff_seconds
 from tickerleague.config import settings
 from tickerleague.domain.changes import Outcome, PlacementSnapshot, PortfolioChange
-from tickerleague.domain.client_orders import order_fingerprint
+from tickerleague.domain.client_orders import OrderMarker, fingerprint_of, order_fingerprint, order_marker
 from tickerleague.domain.contests import Contest
 from tickerleague.domain.entries import Entry
 from tickerleague.domain.market_calendar import TradingCalendar
@@ -64,16 +68,14 @@ from tickerleague.errors import (
     ClientOrderIdReused,
     Conflict,
     DomainError,
+    IdempotencyKeyReused,
     NotFound,
     RateLimited,
     RuleViolation,
     ServiceUnavailable,
 )
 from tickerleague.ids import is_ulid, new_ulid
-from tickerleague.services.active_symbols import (
-    forget_active_symbol_cache,  # noqa: F401 - moved; still found here
-    remember_bought_symbol,
-)
+from tickerleague.services.active_symbols import remember_bought_symbol
 from tickerleague.services.placement_memory import PlacementMemory, Recalled
 from tickerleague.services.ports import Cursors, OrderStore
 
@@ -168,8 +170,9 @@ def _too_busy() -> ServiceUnavailable:
 @dataclass(frozen=True)
 class PlaceResult:
     order: Order
-    created: bool  # False: the clientOrderId was seen before and this is the original order
+    created: bool  # False: the marker was seen before and this is the original order
     limit: Decision | None = None  # the order rate limit's decision, when the transaction took it (headers)
+    replayed: bool = False  # the original order of an earlier request under the same Idempotency-Key
 
 
 def _refused(limit: Decision) -> RateLimited:
@@ -213,22 +216,24 @@ def _fingerprint(request: OrderRequest) -> str:
                              time_in_force=request.time_in_force)
 
 
-def _client_order_id_reused() -> ClientOrderIdReused:
+def _marker_reused(marker: OrderMarker) -> DomainError:
+    if marker.from_key:
+        return IdempotencyKeyReused(details={"header": "Idempotency-Key"})
     return ClientOrderIdReused(details={"field": "clientOrderId"})
 
 
 def _original(store: OrderStore, contest_id: str, user_id: str, order_id: str, *, request: OrderRequest,
-              stored_hash: str | None) -> PlaceResult:
-    """The order a clientOrderId marker points at; another order under the same clientOrderId is 422, decided from
-    the marker's fingerprint before any read (a marker without one, written before fingerprints: from the order)."""
+              marker: OrderMarker, stored_hash: str | None) -> PlaceResult:
+    """The order a marker points at; another order under the same marker is 422, decided from the marker's
+    fingerprint before any read (a marker without one, written before fingerprints: from the order)."""
     if stored_hash is not None and stored_hash != _fingerprint(request):
-        raise _client_order_id_reused()
+        raise _marker_reused(marker)
     order = store.get_order(contest_id, user_id, order_id)
     if order is None:  # a marker is written in the same transaction as its order
         raise ServiceUnavailable("The original order could not be read; try again.")
     if stored_hash is None and fingerprint_of(order) != _fingerprint(request):
-        raise _client_order_id_reused()
-    return PlaceResult(order, created=False)
+        raise _marker_reused(marker)
+    return PlaceResult(order, created=False, replayed=marker.from_key)
 
 
 def _position_prices(store: OrderStore, entry: Entry, contest: Contest, request: OrderRequest,
@@ -259,14 +264,16 @@ def _new_order(entry: Entry, request: OrderRequest, *, status: OrderStatus, quot
 
 
 def place_order(principal: Principal, contest_id: str, request: OrderRequest, now: datetime,
-                ports: TradingPorts | None = None) -> PlaceResult:
+                ports: TradingPorts | None = None, *, idempotency_key: str | None = None) -> PlaceResult:
     """POST /v1/contests/{contestId}/orders. The checks run in the contract's order; the same clientOrderId
-    again answers the original order (never a second fill)."""
+    again answers the original order (never a second fill), and so does the same Idempotency-Key of an order
+    without a clientOrderId (`replayed`), however the first answer was lost."""
     ports = ports or default_ports()
+    marker = order_marker(request.client_order_id, idempotency_key)
     try:
         validate_request(request)
         with entry_lock(contest_id, principal.user_id, enabled=ports.serialize_entry_writes):
-            result = _place(principal, contest_id, request, now, ports)
+            result = _place(principal, contest_id, request, now, ports, marker=marker)
     except DomainError as error:
         if not isinstance(error, ServiceUnavailable):  # refused: the caller's request, not our outage
             metrics.count("OrdersRefused", code=error.code)
@@ -279,26 +286,26 @@ def place_order(principal: Principal, contest_id: str, request: OrderRequest, no
 
 
 def _place(principal: Principal, contest_id: str, request: OrderRequest, now: datetime,
-           ports: TradingPorts) -> PlaceResult:
+           ports: TradingPorts, *, marker: OrderMarker | None) -> PlaceResult:
     recalled = ports.memory.recall(contest_id, principal.user_id) if ports.memory else None
     if recalled is not None and ports.memory is not None:
         try:
-            return _place_recalled(principal, recalled, request, now, ports)
+            return _place_recalled(principal, recalled, request, now, ports, marker=marker)
         # Never refuse on remembered state (a rule, or the rate limit on a remembered TAT): read, then decide again.
         except (RuleViolation, NotFound, Conflict, RateLimited):
             ports.memory.forget_entry(contest_id, principal.user_id)
     known = ports.universe.get(request.symbol)
     snapshot = ports.store.load_placement(
-        contest_id, principal.user_id, known.symbol if known else None, request.client_order_id,
+        contest_id, principal.user_id, known.symbol if known else None, marker, now=now,
     ) if is_ulid(contest_id) else PlacementSnapshot(None, None, None, None)
     contest = snapshot.contest
     if contest is None:
         raise NotFound("No such contest.")
     if ports.memory is not None:
         ports.memory.learn_contest(contest)
-    if snapshot.original_order_id is not None:
+    if snapshot.original_order_id is not None and marker is not None:
         return _original(ports.store, contest_id, principal.user_id, snapshot.original_order_id, request=request,
-                         stored_hash=snapshot.original_order_hash)
+                         marker=marker, stored_hash=snapshot.original_order_hash)
     entry = snapshot.entry
     if entry is None or entry.status != "active":
         raise not_joined(contest, is_admin=principal.is_admin)
@@ -306,23 +313,26 @@ def _place(principal: Principal, contest_id: str, request: OrderRequest, now: da
     symbol = require_known_symbol(contest, request.symbol, ports.universe)
     quote = fresh_quote(snapshot.quote, symbol, now, ports)
     request = replace(request, symbol=symbol)
-    return _commit_placement(ports, principal, contest, entry=entry, request=request, quote=quote, now=now)
+    return _commit_placement(ports, principal, contest, entry=entry, request=request, quote=quote, now=now,
+                             marker=marker)
 
 
 def _place_recalled(principal: Principal, recalled: Recalled, request: OrderRequest, now: datetime,
-                    ports: TradingPorts) -> PlaceResult:
-    """The same checks on the remembered contest and entry, the quote from the market's cache; a clientOrderId
-    seen before is found by the transaction's marker condition instead of a read."""
+                    ports: TradingPorts, *, marker: OrderMarker | None) -> PlaceResult:
+    """The same checks on the remembered contest and entry, the quote from the market's cache; a marker seen
+    before (clientOrderId or Idempotency-Key) is found by the transaction's marker condition instead of a read."""
     contest = recalled.contest
     require_tradable(contest, request, now, ports.calendar)
     symbol = require_known_symbol(contest, request.symbol, ports.universe)
     quote = fresh_quote(None, symbol, now, ports)
     request = replace(request, symbol=symbol)
-    return _commit_placement(ports, principal, contest, entry=recalled.entry, request=request, quote=quote, now=now)
+    return _commit_placement(ports, principal, contest, entry=recalled.entry, request=request, quote=quote, now=now,
+                             marker=marker)
 
 
 def _commit_placement(ports: TradingPorts, principal: Principal, contest: Contest, *, entry: Entry,
-                      request: OrderRequest, quote: Quote, now: datetime) -> PlaceResult:
+                      request: OrderRequest, quote: Quote, now: datetime,
+                      marker: OrderMarker | None) -> PlaceResult:
     session_day = ports.calendar.session_date(now) or now.date()
     prices = _position_prices(ports.store, entry, contest, request, known={})
     order_id = new_ulid()
@@ -342,15 +352,15 @@ def _commit_placement(ports: TradingPorts, principal: Principal, contest: Contes
             order = replace(order, reservation=placement.reservation)
         change = PortfolioChange(entry, placement.portfolio, trades_by_day=placement.trades_by_day,
                                  order_tat_ms=limit.tat_ms if limit is not None else None)
-        result = ports.store.commit(change, order, new_order=True, now=now)
+        result = ports.store.commit(change, order, new_order=True, now=now, marker=marker)
         if result.outcome is Outcome.COMMITTED:
             if ports.memory is not None and result.entry is not None:
                 ports.memory.learn_entry(result.entry)
             remember_bought_symbol(ports.store, entry, request)
             return PlaceResult(order, created=True, limit=limit)
-        if result.outcome is Outcome.DUPLICATE and result.original_order_id:
+        if result.outcome is Outcome.DUPLICATE and result.original_order_id and marker is not None:
             return _original(ports.store, entry.contest_id, entry.user_id, result.original_order_id, request=request,
-                             stored_hash=result.original_order_hash)
+                             marker=marker, stored_hash=result.original_order_hash)
         if result.outcome is Outcome.STALE_ENTRY:
             fresh = result.entry or ports.store.get_entry(entry.contest_id, entry.user_id)
             if fresh is None or fresh.status != "active":

@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # annotations only: a handler that needs one port does not im
     from datetime import datetime
 
     from tickerleague.domain.changes import CommitResult, PlacementSnapshot, PortfolioChange
+    from tickerleague.domain.client_orders import OrderMarker
     from tickerleague.domain.entries import Entry
     from tickerleague.domain.quotes import Quote
     from tickerleague.domain.trading import Order
@@ -30,10 +31,11 @@ class Cursors(Protocol):
 
 
 class OrderStore(Protocol):
-    """What the order use cases need from storage (`adapters.dynamodb.orders.OrderTable` implements it)."""
+    """What the order use cases need from storage (`adapters.dynamodb.orders.OrderTable` implements it). A new
+    order's marker (`domain.client_orders.order_marker`) is read with the placement and written with the order."""
 
-    def load_placement(self, contest_id: str, user_id: str, symbol: str | None,
-                       client_order_id: str | None) -> PlacementSnapshot: ...
+    def load_placement(self, contest_id: str, user_id: str, symbol: str | None, marker: OrderMarker | None, *,
+                       now: datetime) -> PlacementSnapshot: ...
 
     def get_entry(self, contest_id: str, user_id: str) -> Entry | None: ...
 
@@ -43,7 +45,8 @@ class OrderStore(Protocol):
 
     def latest_quotes(self, symbols: Sequence[str]) -> dict[str, Quote]: ...
 
-    def commit(self, change: PortfolioChange, order: Order, *, new_order: bool, now: datetime) -> CommitResult: ...
+    def commit(self, change: PortfolioChange, order: Order, *, new_order: bool, now: datetime,
+               marker: OrderMarker | None = None) -> CommitResult: ...
 
     def add_active_symbols(self, symbols: Sequence[str]) -> None: ...
 

@@ -53,9 +53,9 @@ class ReconciliationReport:
 
 
 def _store() -> ReconciliationStore:
-    from tickerleague.adapters.dynamodb import orders as orders_table
+    from tickerleague.adapters.dynamodb.orders import OrderTable
 
-    return orders_table
+    return OrderTable()
 
 
 def _contests_to_check(now: datetime) -> list[Contest]:

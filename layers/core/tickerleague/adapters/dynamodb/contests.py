@@ -5,6 +5,8 @@ Keys (docs/technical-specification.md, C1-C4, E5):
                 GSI1 CONTESTS / <createdAt ms>#<contestId>          all contests, newest first
                 GSI2 CONTESTS#<status> / <startsAt>#<contestId>     contests by status, by start time
   slug marker   PK SLUG#<slug>          SK SLUG   -> contest_id (written in the create transaction)
+  create marker PK CONTESTCREATE#<adminId>#<sha256(Idempotency-Key)>  SK CONTESTCREATE  -> contest_id, requestHash
+                (a create with an Idempotency-Key: written in its transaction, kept as long as the key, expiresAt)
 
 The join transaction goes through the low-level client because the entry item is written that way
 (`adapters/dynamodb/entries.py`: every number stays a Decimal); it names the contest's attributes itself, so the
@@ -130,6 +132,25 @@ class SlugMarker(BaseItem):
     def new(cls, slug: str, contest_id: str) -> SlugMarker:
         pk, sk = cls.key(slug)
         return cls(pk, sk, contest_id=contest_id)
+
+
+class CreateMarker(BaseItem):
+    """PK CONTESTCREATE#<adminId>#<key digest>, SK CONTESTCREATE: the contest that an admin's create under one
+    Idempotency-Key made, so a retry whose answer was lost finds it instead of creating another (domain/idempotency.py).
+    Written in the create transaction; it expires with the key (expiresAt, also checked on read and on write)."""
+
+    contest_id = UnicodeAttribute()
+    request_hash = UnicodeAttribute(attr_name="requestHash")
+
+    @staticmethod
+    def key(actor_id: str, key_digest: str) -> tuple[str, str]:
+        return f"CONTESTCREATE#{actor_id}#{key_digest}", "CONTESTCREATE"
+
+    @classmethod
+    def new(cls, actor_id: str, key_digest: str, *, contest_id: str, request_hash: str,
+            expires_at: int) -> CreateMarker:
+        pk, sk = cls.key(actor_id, key_digest)
+        return cls(pk, sk, contest_id=contest_id, request_hash=request_hash, expiresAt=expires_at)
 
 
 # ---------------------------------------------------------------------------------------------------- mapping
@@ -290,6 +311,27 @@ class StaleContest(Exception):
     """The contest changed since it was read (its condition failed): read again and decide."""
 
 
+class AlreadyCreated(Exception):
+    """The create marker exists: an earlier create under the same Idempotency-Key made `contest_id`."""
+
+    def __init__(self, contest_id: str, request_hash: str) -> None:
+        super().__init__(contest_id)
+        self.contest_id, self.request_hash = contest_id, request_hash
+
+
+def created_under(actor_id: str, key_digest: str, now_epoch: int) -> AlreadyCreated | None:
+    """What an earlier create under this key made (its live marker, read consistently), or None."""
+    bind_table()
+    pk, sk = CreateMarker.key(actor_id, key_digest)
+    try:
+        marker = CreateMarker.get(pk, sk, consistent_read=True)
+    except CreateMarker.DoesNotExist:
+        return None
+    if marker.expiresAt is not None and marker.expiresAt <= now_epoch:
+        return None
+    return AlreadyCreated(marker.contest_id, marker.request_hash)
+
+
 def _is_conflict(error: TransactWriteError) -> bool:
     reasons = error.cancellation_reasons or []
     return any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)
@@ -299,8 +341,11 @@ def _backoff(attempt: int) -> None:
     plumbing.backoff(attempt, base=0.01, cap=0.5)
 
 
-def insert(contest: Contest, audit: AuditItem | None) -> None:
-    """One transaction: the slug marker, the contest and its audit event. SlugTaken when the slug is used."""
+def insert(contest: Contest, audit: AuditItem | None, marker: CreateMarker | None = None, *,
+           now_epoch: int | None = None) -> None:
+    """One transaction: the slug marker, the contest, its audit event and (a keyed create) its create marker.
+    SlugTaken when the slug is used; AlreadyCreated when the create marker is there and live (checked first: the
+    earlier create took this slug too)."""
     bind_table()
     for attempt in range(TRANSACTION_ATTEMPTS):
         try:
@@ -310,9 +355,16 @@ def insert(contest: Contest, audit: AuditItem | None) -> None:
                 tx.save(contest_to_item(contest), condition=ContestItem.PK.does_not_exist())
                 if audit is not None:
                     tx.save(audit, condition=AuditItem.PK.does_not_exist())
+                if marker is not None:
+                    expired = CreateMarker.expiresAt <= (now_epoch if now_epoch is not None else 0)
+                    tx.save(marker, condition=CreateMarker.PK.does_not_exist() | expired, return_values="ALL_OLD")
             return
         except TransactWriteError as error:
-            if any(item["PK"]["S"].startswith("SLUG#") for item in failed_items(error)):
+            failed = failed_items(error)
+            for item in failed:
+                if item["PK"]["S"].startswith("CONTESTCREATE#"):
+                    raise AlreadyCreated(item["contest_id"]["S"], item["requestHash"]["S"]) from error
+            if any(item["PK"]["S"].startswith("SLUG#") for item in failed):
                 raise SlugTaken(contest.slug) from error
             if not _is_conflict(error):
                 raise

@@ -18,7 +18,6 @@ trip as well, because the failed condition returns the stored record (ReturnValu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from contextlib import suppress
@@ -27,6 +26,7 @@ from typing import Any
 
 from tickerleague.adapters.dynamodb.entries import client, from_attribute_map, to_attribute_map
 from tickerleague.config import settings
+from tickerleague.domain.idempotency import key_digest
 
 IN_PROGRESS, COMPLETED = "in_progress", "completed"
 SEAL_INFO = b"tickerleague idempotency answer v1"
@@ -34,8 +34,7 @@ NONCE_BYTES = 12
 
 
 def record_key(scope: str, idempotency_key: str) -> dict[str, str]:
-    digest = hashlib.sha256(idempotency_key.encode("ascii")).hexdigest()
-    return {"PK": f"IDEMPOTENCY#{scope}#{digest}", "SK": "IDEMPOTENCY"}
+    return {"PK": f"IDEMPOTENCY#{scope}#{key_digest(idempotency_key)}", "SK": "IDEMPOTENCY"}
 
 
 @dataclass(frozen=True)

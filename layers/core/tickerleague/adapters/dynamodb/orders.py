@@ -3,12 +3,14 @@
 Keys (docs/technical-specification.md, O1-O5):
   order              PK ENTRY#<contestId>#<userId>  SK ORDER#<orderId ULID>
                      GSI1 OPENORDERS#<symbol> / <orderId>   only while the order is open (sparse: matching reads it)
-  clientOrderId      PK ENTRY#<contestId>#<userId>  SK CLIENTORDER#<clientOrderId>  -> orderId
+  order marker       PK ENTRY#<contestId>#<userId>  SK CLIENTORDER#<clientOrderId>  -> orderId, orderHash
+                     or SK CLIENTORDER#key#<sha256(Idempotency-Key)> for an order placed with a key and no
+                     clientOrderId (domain/client_orders.py), with expiresAt: it lasts as long as the key
 
 Written with the low-level client and boto3's type (de)serializer, like the entry item, so every number stays a
 Decimal. Every state change of a portfolio is ONE TransactWriteItems (`commit`): the entry update, conditioned on
 the version that was read (a placement's also SETs the order rate limit's `orderTat`), plus the order put (new) or
-replace (open -> filled/cancelled/expired), plus the clientOrderId marker. Cancellation reasons come back in request
+replace (open -> filled/cancelled/expired), plus the new order's marker. Cancellation reasons come back in request
 order from the low-level client, and the failed items' stored values come back with them
 (ReturnValuesOnConditionCheckFailure), so a retry needs no re-read.
 An order's lapse time is stored as `lapsesAt`, never `expiresAt`: that is the table's TTL attribute.
@@ -24,17 +26,14 @@ from typing import Any
 
 from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb import plumbing
-from tickerleague.adapters.dynamodb.active_symbols import (  # noqa: F401 - the set moved; callers still find it here
-    ACTIVE_SYMBOLS_KEY,
-    active_symbols,
-    add_active_symbols,
-    replace_active_symbols,
-)
-from tickerleague.adapters.dynamodb.entries import entries_of_contest  # noqa: F401 - moved; still found here
+from tickerleague.adapters.dynamodb.active_symbols import active_symbols, add_active_symbols, replace_active_symbols
+from tickerleague.adapters.dynamodb.entries import entries_of_contest
 from tickerleague.clock import iso_ms, parse_iso_utc
+from tickerleague.config import settings
 from tickerleague.domain.changes import CommitResult, Outcome, PlacementSnapshot, PortfolioChange
-from tickerleague.domain.client_orders import order_fingerprint
+from tickerleague.domain.client_orders import OrderMarker, fingerprint_of
 from tickerleague.domain.entries import Entry
+from tickerleague.domain.idempotency import is_live
 from tickerleague.domain.portfolio import Portfolio
 from tickerleague.domain.quotes import Quote
 from tickerleague.domain.trading import Order, Reservation
@@ -156,31 +155,40 @@ def batch_get(keys: Sequence[dict[str, str]]) -> dict[str, dict[str, Any]]:
     return {name: entries_table.from_attribute_map(raw) for name, raw in entries_table.batch_get_raw(keys).items()}
 
 
-def load_placement(contest_id: str, user_id: str, symbol: str | None,
-                   client_order_id: str | None) -> PlacementSnapshot:
+def load_placement(contest_id: str, user_id: str, symbol: str | None, marker: OrderMarker | None, *,
+                   now: datetime) -> PlacementSnapshot:
+    """Contest, entry, the symbol's latest quote and the new order's marker, in one consistent BatchGetItem (a
+    key's marker that has expired counts as absent)."""
     from tickerleague.adapters.dynamodb import contests as contests_table
 
     contest_pk, contest_sk = contests_table.ContestItem.key(contest_id)
     contest_key = {"PK": contest_pk, "SK": contest_sk}
     entry_key = entries_table.entry_key(contest_id, user_id)
+    marker_key = client_order_key(contest_id, user_id, marker.marker_id) if marker else None
     keys = [contest_key, entry_key]
     if symbol:
         keys.append(quote_key(symbol))
-    if client_order_id:
-        keys.append(client_order_key(contest_id, user_id, client_order_id))
+    if marker_key:
+        keys.append(marker_key)
     raw = entries_table.batch_get_raw(keys)
     contest_raw = raw.get(plumbing.item_name(contest_key))
     entry_raw = raw.get(plumbing.item_name(entry_key))
     quote_raw = raw.get(plumbing.item_name(quote_key(symbol))) if symbol else None
-    marker_key = client_order_key(contest_id, user_id, client_order_id) if client_order_id else None
     marker_raw = raw.get(plumbing.item_name(marker_key)) if marker_key else None
-    marker = entries_table.from_attribute_map(marker_raw) if marker_raw else {}
+    stored = entries_table.from_attribute_map(marker_raw) if marker_raw else {}
+    if stored and not _live_marker(stored, now):
+        stored = {}
     return PlacementSnapshot(
         contest=contests_table.contest_from_raw(contest_raw) if contest_raw else None,
         entry=entries_table.entry_from_item(entries_table.from_attribute_map(entry_raw)) if entry_raw else None,
         quote=quote_from_raw(quote_raw) if quote_raw else None,
-        original_order_id=marker.get("orderId"), original_order_hash=marker.get("orderHash"),
+        original_order_id=stored.get("orderId"), original_order_hash=stored.get("orderHash"),
     )
+
+
+def _live_marker(stored: dict[str, Any], now: datetime) -> bool:
+    expires_at = stored.get("expiresAt")
+    return is_live(int(expires_at) if expires_at is not None else None, int(now.timestamp()))
 
 
 def get_entry(contest_id: str, user_id: str) -> Entry | None:
@@ -192,16 +200,6 @@ def get_order(contest_id: str, user_id: str, order_id: str) -> Order | None:
                                   Key=entries_table.to_attribute_map(order_key(contest_id, user_id, order_id)))
     raw = response.get("Item")
     return order_from_item(entries_table.from_attribute_map(raw)) if raw else None
-
-
-def get_client_order_id(contest_id: str, user_id: str, client_order_id: str) -> str | None:
-    """The order id a clientOrderId marker points at."""
-    response = _client().get_item(
-        TableName=_table(), ConsistentRead=True,
-        Key=entries_table.to_attribute_map(client_order_key(contest_id, user_id, client_order_id)),
-    )
-    raw = response.get("Item")
-    return str(entries_table.from_attribute_map(raw)["orderId"]) if raw else None
 
 
 def latest_quotes(symbols: Sequence[str]) -> dict[str, Quote]:
@@ -282,7 +280,6 @@ def open_orders_for_symbol(symbol: str) -> Iterator[Order]:
         yield order_from_item(item)
 
 
-# ---------------------------------------------------------------------------------------------------- active symbols
 # ---------------------------------------------------------------------------------------------------- the transaction
 def _entry_update(change: PortfolioChange, now: datetime) -> dict[str, Any]:
     entry = change.entry
@@ -352,31 +349,34 @@ def _order_put(order: Order, *, new: bool) -> dict[str, Any]:
     return {"Put": put}
 
 
-def fingerprint_of(order: Order) -> str:
-    return order_fingerprint(symbol=order.symbol, side=order.side, order_type=order.order_type,
-                             quantity=order.quantity, limit_price=order.limit_price,
-                             time_in_force=order.time_in_force)
+def _marker_put(order: Order, marker: OrderMarker, now: datetime) -> dict[str, Any]:
+    """The new order's marker, conditioned on not existing yet (or, for a key's, on having expired)."""
+    item: dict[str, Any] = {**client_order_key(order.contest_id, order.user_id, marker.marker_id),
+                            "type": "clientOrder", "orderId": order.order_id, "createdAt": iso_ms(order.created_at),
+                            "orderHash": fingerprint_of(order)}
+    put: dict[str, Any] = {"TableName": _table(), "ConditionExpression": "attribute_not_exists(PK)",
+                           "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+    if marker.from_key:
+        epoch = int(now.timestamp())
+        item["expiresAt"] = epoch + settings().idempotency_ttl_seconds
+        put["ConditionExpression"] = "attribute_not_exists(PK) OR expiresAt <= :now"
+        put["ExpressionAttributeValues"] = {":now": {"N": str(epoch)}}
+    put["Item"] = entries_table.to_attribute_map(item)
+    return {"Put": put}
 
 
-def _marker_put(order: Order) -> dict[str, Any]:
-    assert order.client_order_id is not None
-    marker = {**client_order_key(order.contest_id, order.user_id, order.client_order_id), "type": "clientOrder",
-              "orderId": order.order_id, "createdAt": iso_ms(order.created_at), "orderHash": fingerprint_of(order)}
-    return {"Put": {"TableName": _table(), "Item": entries_table.to_attribute_map(marker),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
-
-
-def commit(change: PortfolioChange, order: Order, *, new_order: bool, now: datetime) -> CommitResult:
+def commit(change: PortfolioChange, order: Order, *, new_order: bool, now: datetime,
+           marker: OrderMarker | None = None) -> CommitResult:
     """ONE TransactWriteItems: the entry update (version + never-negative conditions), the order put (a new order:
-    attribute_not_exists; a closing one: still open), and the clientOrderId marker of a new order that has one.
+    attribute_not_exists; a closing one: still open), and the marker of a new order that has one (its
+    clientOrderId's or its Idempotency-Key's: `domain.client_orders.order_marker`).
     Never raises for a lost race: the outcome says what happened and carries the fresh values it got back.
     Each call carries a fresh ClientRequestToken: botocore resends the same request (and token) when an answer is
     lost, and DynamoDB then answers the first outcome instead of applying the change twice."""
     items = [_entry_update(change, now), _order_put(order, new=new_order)]
     roles = ["entry", "order"]
-    if new_order and order.client_order_id:
-        items.append(_marker_put(order))
+    if new_order and marker is not None:
+        items.append(_marker_put(order, marker, now))
         roles.append("marker")
     client = _client()
     try:
@@ -422,7 +422,8 @@ def load_order(contest_id: str, user_id: str, order_id: str) -> tuple[Order | No
 
 
 class OrderTable:
-    """The order store port of the services (`tickerleague.services.ports.OrderStore`) over the table."""
+    """The stores the order use cases declare (`services.ports.OrderStore`, and matching's and reconciliation's
+    `MatchingStore` and `ReconciliationStore`, which add the active-symbol set and the entry scans) over the table."""
 
     load_placement = staticmethod(load_placement)
     get_entry = staticmethod(get_entry)
@@ -432,3 +433,8 @@ class OrderTable:
     commit = staticmethod(commit)
     add_active_symbols = staticmethod(add_active_symbols)
     list_orders = staticmethod(list_orders)
+    orders_of_entry = staticmethod(orders_of_entry)
+    open_orders_for_symbol = staticmethod(open_orders_for_symbol)
+    entries_of_contest = staticmethod(entries_of_contest)
+    active_symbols = staticmethod(active_symbols)
+    replace_active_symbols = staticmethod(replace_active_symbols)
