@@ -13,12 +13,15 @@ import argparse
 import json
 import os
 import sys
+import tomllib
+from pathlib import Path
 from typing import Any
 
 from infra.migrations import runner
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 LOCAL_REGION = "us-east-1"
+SAMCONFIG = Path(__file__).resolve().parents[2] / "samconfig.toml"
 
 
 def local_target() -> tuple[str, str]:
@@ -28,6 +31,18 @@ def local_target() -> tuple[str, str]:
     table = load_settings(DEFAULT_PARAMETERS_FILE).physical_names.get("Table", "Table")
     endpoint = os.environ.get("LOCAL_DDB_ENDPOINT") or f"http://127.0.0.1:{os.environ.get('LOCAL_DDB_PORT', '8000')}"
     return table, endpoint
+
+
+def deployed_region(env: str, samconfig: Path = SAMCONFIG) -> str:
+    """AWS_REGION when set, else the region `sam deploy --config-env <env>` deploys to (samconfig.toml)."""
+    if os.environ.get("AWS_REGION"):
+        return os.environ["AWS_REGION"]
+    config = tomllib.loads(samconfig.read_text(encoding="utf-8")) if samconfig.exists() else {}
+    for section in (config.get(env, {}).get("deploy", {}), config.get("default", {}).get("global", {})):
+        region = section.get("parameters", {}).get("region")
+        if region:
+            return str(region)
+    return "us-east-1"
 
 
 def make_client(region: str, endpoint: str | None, local: bool) -> Any:
@@ -51,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--local", action="store_true", help="make dev's DynamoDB Local (LOCAL_DDB_PORT)")
     where.add_argument("--table", help="this table name")
     parser.add_argument("--endpoint", help="DynamoDB endpoint URL (with --table)")
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION", "us-east-1"))
+    parser.add_argument("--region", help="default: AWS_REGION, else samconfig.toml's region for --env, else us-east-1")
     parser.add_argument(
         "--segments",
         type=int,
@@ -66,13 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--segments, --page-size and --max-pages must be positive")
 
     endpoint = args.endpoint
-    region = args.region
+    region = args.region or os.environ.get("AWS_REGION") or "us-east-1"
     if args.local:
         table, endpoint = local_target()
         region = LOCAL_REGION
     elif args.env:
         from infra.seed_env import table_name
 
+        region = args.region or deployed_region(args.env)
         table = table_name(args.env, region)
     else:
         table = args.table

@@ -289,3 +289,42 @@ def test_an_item_deleted_between_the_scan_and_the_update_is_not_recreated(client
     counts = runner.migrate_item(client, ddb_table, m0002.MIGRATION, as_scanned)
     assert (counts.updated, counts.gone) == (0, 1)
     assert "Item" not in client.get_item(TableName=ddb_table, Key=key, ConsistentRead=True)
+
+
+def test_the_command_line_runs_reports_and_plans(
+    ddb_table: str, ddb_local: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    def printed() -> list[dict[str, Any]]:
+        lines = capsys.readouterr().out.splitlines()
+        return [json.loads(line) for line in lines if not line.startswith("table ")]
+
+    from infra.migrations.__main__ import main
+
+    for index in range(6):
+        _old_user(index)
+    _old_audit(1, "user.suspend")
+    where = ["--table", ddb_table, "--endpoint", ddb_local]
+
+    assert main(["plan", *where]) == 0
+    planned = printed()
+    assert [(one["id"], one["wouldChange"]) for one in planned][:2] == [("0001", 6), ("0002", 1)]
+
+    assert main([*where, "--max-pages", "1", "--segments", "2", "--page-size", "2"]) == 3  # stopped: run again
+    assert main(where) == 0
+    ran = printed()
+    assert [(one["id"], one["state"]) for one in ran][:3] == [("0001", "partial"), ("0001", "done"), ("0002", "done")]
+    assert ran[0]["updated"] + ran[1]["updated"] == 6 and ran[2]["updated"] == 1
+
+    assert main(["status", *where]) == 0
+    states = printed()
+    assert [(one["id"], one["state"], one["segmentsDone"], one["updated"]) for one in states][:2] == [
+        ("0001", "done", 2, 6),
+        ("0002", "done", 4, 1),  # started by the second run: the default 4 segments
+    ]
+    assert main(where) == 0
+    again = printed()
+    assert {one["state"] for one in again} == {"already done"}
+    assert main(["plan", *where]) == 0
+    assert {one["wouldChange"] for one in printed()} == {0}
