@@ -138,15 +138,19 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
 
-    outcomes = runner.run_pending(
-        client,
-        table,
-        segments=args.segments,
-        page_size=args.page_size,
-        max_pages=args.max_pages,
-        workers=args.workers,
-        report=report,
-    )
+    try:
+        outcomes = runner.run_pending(
+            client,
+            table,
+            segments=args.segments,
+            page_size=args.page_size,
+            max_pages=args.max_pages,
+            workers=args.workers,
+            report=report,
+        )
+    except KeyboardInterrupt:
+        print("stopped after the pages in progress were saved: run the same command again to resume")
+        return 130
     if not outcomes:
         print("no migrations")
     return 3 if any(outcome.state == "partial" for outcome in outcomes) else 0

@@ -173,6 +173,11 @@ class PageBudget:
         self._left = pages
         self._lock = threading.Lock()
 
+    def stop(self) -> None:
+        """No further page for anyone (Ctrl-C, or another segment failed): each finishes and saves its page."""
+        with self._lock:
+            self._left = 0
+
     def take(self) -> bool:
         with self._lock:
             if self._left is None:
@@ -347,15 +352,18 @@ def run_migration(
     total = int(record["totalSegments"]["N"])  # a resumed run keeps the segmentation its checkpoints belong to
     budget = budget or PageBudget(None)
     counts = Counts()
-    with ThreadPoolExecutor(max_workers=max(1, min(total, workers or total))) as pool:
-        results = list(
-            pool.map(
-                lambda segment: _run_segment(
-                    client, table, migration, segment, total=total, page_size=page_size, budget=budget
-                ),
-                range(total),
-            )
-        )
+    pool = ThreadPoolExecutor(max_workers=max(1, min(total, workers or total)))
+    futures = [
+        pool.submit(_run_segment, client, table, migration, segment, total=total, page_size=page_size, budget=budget)
+        for segment in range(total)
+    ]
+    try:
+        results = [future.result() for future in futures]
+    except BaseException:  # Ctrl-C or a failed segment: the others stop after the page they are on, checkpointed
+        budget.stop()
+        raise
+    finally:
+        pool.shutdown(wait=True)
     for _, segment_counts in results:
         counts.add(segment_counts)
     if not all(finished for finished, _ in results):

@@ -328,3 +328,36 @@ def test_the_command_line_runs_reports_and_plans(
     assert {one["state"] for one in again} == {"already done"}
     assert main(["plan", *where]) == 0
     assert {one["wouldChange"] for one in printed()} == {0}
+
+
+class FailingAfter(Recording):
+    """The real client, failing the n-th item update (as a dropped connection would)."""
+
+    def __init__(self, client: Any, n: int) -> None:
+        super().__init__(client)
+        self.left = n
+
+    def update_item(self, **kwargs: Any) -> Any:
+        if not kwargs["Key"]["PK"]["S"].startswith("MIGRATION#"):
+            self.left -= 1
+            if self.left == 0:
+                raise ConnectionError("connection dropped")
+        return super().update_item(**kwargs)
+
+
+def test_a_run_that_failed_midway_stops_every_segment_and_the_next_run_finishes(client: Any, ddb_table: str) -> None:
+    from infra.migrations import runner
+
+    users = [_old_user(index) for index in range(40)]
+    failing = FailingAfter(client, 6)
+    with pytest.raises(ConnectionError):
+        runner.run_pending(failing, ddb_table, segments=3, page_size=3)
+    # 5 before the failure, then each other segment at most the rest of its page of 3
+    assert 5 <= sum(failing.updated.values()) <= 5 + 2 * 3
+    (state, *_) = runner.status(client, ddb_table)
+    assert state.state == "running"
+
+    again = Recording(client)
+    outcomes = runner.run_pending(again, ddb_table)
+    assert outcomes[0].state == "done" and outcomes[0].segments == 3
+    assert failing.updated + again.updated == Counter({f"USER#{user_id}|PROFILE": 1 for user_id in users})
