@@ -361,3 +361,47 @@ def test_a_run_that_failed_midway_stops_every_segment_and_the_next_run_finishes(
     outcomes = runner.run_pending(again, ddb_table)
     assert outcomes[0].state == "done" and outcomes[0].segments == 3
     assert failing.updated + again.updated == Counter({f"USER#{user_id}|PROFILE": 1 for user_id in users})
+
+
+def test_a_killed_process_resumes_from_its_checkpoints(client: Any, ddb_table: str, ddb_local: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from infra.migrations import runner
+    from tests.support.waiting import wait_for
+
+    users = [_old_user(index) for index in range(300)]
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "layers" / "core"), str(root)])}
+    command = [sys.executable, "-m", "infra.migrations", "--table", ddb_table, "--endpoint", ddb_local]
+    process = subprocess.Popen(  # one segment, one item a page: many checkpoints to be killed between
+        [*command, "--segments", "1", "--page-size", "1"], cwd=root, env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+
+        def pages_saved() -> bool:
+            item = client.get_item(TableName=ddb_table, Key=runner.checkpoint_key("0001", 0), ConsistentRead=True)
+            return int(item.get("Item", {}).get("pages", {}).get("N", "0")) >= 3
+
+        wait_for(pages_saved, timeout=60)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+
+    def migrated() -> set[str]:
+        return {name for name, raw in _table(client, ddb_table).items() if "GSI4PK" in raw}
+
+    before = migrated()
+    assert 3 <= len(before) < 300  # killed mid-run
+    (state, *_) = runner.status(client, ddb_table)
+    assert state.state == "running"
+
+    recording = Recording(client)
+    outcomes = runner.run_pending(recording, ddb_table, segments=4)
+    assert outcomes[0].state == "done" and outcomes[0].segments == 1
+    everyone = {f"USER#{user_id}|PROFILE" for user_id in users}
+    assert set(recording.updated) == everyone - before and set(recording.updated.values()) == {1}
+    assert migrated() == everyone
