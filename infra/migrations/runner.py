@@ -17,7 +17,7 @@ import pkgutil
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -353,11 +353,19 @@ def run_migration(
     budget = budget or PageBudget(None)
     counts = Counts()
     pool = ThreadPoolExecutor(max_workers=max(1, min(total, workers or total)))
-    futures = [
-        pool.submit(_run_segment, client, table, migration, segment, total=total, page_size=page_size, budget=budget)
-        for segment in range(total)
-    ]
+
+    def segment_run(segment: int) -> tuple[bool, Counts]:
+        try:
+            return _run_segment(client, table, migration, segment, total=total, page_size=page_size, budget=budget)
+        except BaseException:
+            budget.stop()  # at once: the other segments take no further page
+            raise
+
+    futures = [pool.submit(segment_run, segment) for segment in range(total)]
     try:
+        done_futures, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in done_futures:
+            future.result()  # a failed segment raises here at once, not after the segments before it finish
         results = [future.result() for future in futures]
     except BaseException:  # Ctrl-C or a failed segment: the others stop after the page they are on, checkpointed
         budget.stop()
