@@ -405,3 +405,47 @@ def test_a_killed_process_resumes_from_its_checkpoints(client: Any, ddb_table: s
     everyone = {f"USER#{user_id}|PROFILE" for user_id in users}
     assert set(recording.updated) == everyone - before and set(recording.updated.values()) == {1}
     assert migrated() == everyone
+
+
+def test_ctrl_c_stops_after_the_pages_in_progress_are_saved(client: Any, ddb_table: str, ddb_local: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from infra.migrations import runner
+    from tests.support.waiting import wait_for
+
+    for index in range(300):
+        _old_user(index)
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "layers" / "core"), str(root)])}
+    command = [sys.executable, "-m", "infra.migrations", "--table", ddb_table, "--endpoint", ddb_local]
+    process = subprocess.Popen(
+        [*command, "--segments", "2", "--page-size", "2"], cwd=root, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+
+        def some_pages_saved() -> bool:
+            item = client.get_item(TableName=ddb_table, Key=runner.checkpoint_key("0001", 0), ConsistentRead=True)
+            return int(item.get("Item", {}).get("pages", {}).get("N", "0")) >= 2
+
+        wait_for(some_pages_saved, timeout=60)
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, out
+    assert "run the same command again to resume" in out
+    migrated = sum("GSI4PK" in raw for raw in _table(client, ddb_table).values())
+    checkpoints = [
+        client.get_item(TableName=ddb_table, Key=runner.checkpoint_key("0001", segment), ConsistentRead=True).get(
+            "Item", {}
+        )
+        for segment in range(2)
+    ]
+    assert 0 < migrated < 300
+    saved = sum(int(checkpoint.get("updated", {}).get("N", "0")) for checkpoint in checkpoints)
+    assert saved == migrated  # every page applied was saved before the process exited
