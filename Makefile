@@ -144,3 +144,12 @@ seed: check-env venv  ## seed a deployed ENV idempotently: admin from tickerleag
 
 deploy: check-env build  ## sam deploy with samconfig.toml's settings for ENV (dev, staging, prod); see docs/secrets.md first
 	PATH="$(CURDIR)/.tools-venv/bin:$$PATH" sam deploy --config-env $(ENV) --template-file .aws-sam/build/template.yaml
+	$(PYTHON) -m infra.migrations run --env $(ENV)
+
+# Data migrations (infra/migrations, docs/migrations.md). MIGRATE_FLAGS: `status`, `plan`, `--max-pages N`, ...
+.PHONY: migrate migrate-local
+migrate: check-env venv  ## run the pending data migrations on ENV's table (the stack's TableName output); `make deploy` runs them too
+	$(PYTHON) -m infra.migrations --env $(ENV) $(MIGRATE_FLAGS)
+
+migrate-local: venv  ## the same on `make dev`'s DynamoDB Local (127.0.0.1:LOCAL_DDB_PORT, default 8000)
+	$(PYTHON) -m infra.migrations --local $(MIGRATE_FLAGS)
