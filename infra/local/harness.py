@@ -36,7 +36,9 @@ __all__ = ["RunningStack", "free_port", "running_stack", "start_dynamodb_local"]
 START_TIMEOUT_SECONDS = 180.0
 # What the stack subprocess inherits from the test process: enough to run, nothing the tests set for the app
 # (a test session's TABLE_NAME or signing keys must not leak into a stack that should behave like `make dev`).
-INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "JAVA_HOME", "PYENV_ROOT", "VIRTUAL_ENV")
+# PYTHONPATH too: a worktree sharing another checkout's venv (whose editable install names that checkout's layer)
+# must run its own layer in the stack, as it does in the tests.
+INHERITED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "JAVA_HOME", "PYENV_ROOT", "VIRTUAL_ENV", "PYTHONPATH")
 INHERITED_PREFIXES = ("LOCAL_", "DYNAMODB_LOCAL_")
 STOP_TIMEOUT_SECONDS = 20.0
 

@@ -84,3 +84,54 @@ def test_a_cancelled_contest_sends_one_cancellation(local_stack: Any, admin: Pla
     time.sleep(2)
     kinds = sorted(item["kind"] for item in _mail(mail_url, player.email))
     assert kinds == ["contest_cancelled", "entry_confirmed"]
+
+
+def _pay_and_refund(local_stack: Any, admin: Player, player: Player) -> None:
+    """A paid contest: the player joins, pays at localstripe, becomes active through the webhook; the admin refunds."""
+    from tests.support import localstripe
+
+    base_url = local_stack.base_url
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    created = requests.post(f"{base_url}/v1/contests", headers=admin.auth, timeout=TIMEOUT, json={
+        "name": "E2E quiet paid", "startsAt": _iso(starts), "endsAt": _iso(starts + timedelta(days=1)),
+        "entryFee": {"amount": "5.00", "currency": "eur"}})
+    assert created.status_code == 201, created.text
+    contest_id = created.json()["id"]
+    assert requests.post(f"{base_url}/v1/contests/{contest_id}/publish", headers=admin.auth,
+                         timeout=TIMEOUT).status_code == 200
+    joined = requests.post(f"{base_url}/v1/contests/{contest_id}/entries", headers=player.auth, timeout=TIMEOUT)
+    assert joined.status_code == 202, joined.text
+    entry = joined.json()
+    assert localstripe.pay(local_stack.stripe_url, entry["payment"]["paymentIntentId"])["status"] == "succeeded"
+    deadline = time.monotonic() + 30
+    while True:
+        again = requests.post(f"{base_url}/v1/contests/{contest_id}/entries", headers=player.auth, timeout=TIMEOUT)
+        if again.json()["status"] == "active":
+            break
+        assert time.monotonic() < deadline, "the webhook did not make the entry active within 30 s"
+        time.sleep(0.5)
+    refunded = requests.post(f"{base_url}/v1/admin/contests/{contest_id}/entries/{entry['id']}/refund",
+                             headers=admin.auth, json={"reason": "asked for it"}, timeout=TIMEOUT)
+    assert refunded.status_code == 200 and refunded.json()["status"] == "refunded", refunded.text
+
+
+def test_reminders_off_in_patch_me_stop_starting_and_ended_mail_only(local_stack: Any, admin: Player) -> None:
+    base_url, mail_url = local_stack.base_url, local_stack.mail_url
+    quiet, keen = sign_up(base_url), sign_up(base_url)
+    patched = requests.patch(f"{base_url}/v1/me", headers=quiet.auth, timeout=TIMEOUT,
+                             json={"emailPreferences": {"contestReminders": False}})
+    assert patched.status_code == 200 and patched.json()["emailPreferences"] == {"contestReminders": False}
+    me = requests.get(f"{base_url}/v1/me", headers=quiet.auth, timeout=TIMEOUT)
+    assert me.status_code == 200 and me.json()["emailPreferences"] == {"contestReminders": False}
+
+    contest_id = _contest(base_url, admin, "E2E quiet sprint", starts_in=4)
+    _join(base_url, quiet, contest_id)
+    _join(base_url, keen, contest_id)
+    # The player who kept reminders on gets all three: the events have run for everyone once these are in.
+    _wait_for_kinds(mail_url, keen.email, {"entry_confirmed", "contest_starting", "contest_ended"},
+                    CONTEST_SECONDS + 60)
+    _pay_and_refund(local_stack, admin, quiet)
+    _wait_for_kinds(mail_url, quiet.email, {"entry_confirmed", "entry_refunded"}, 30)
+    time.sleep(3)  # anything late would have arrived by now
+    kinds = sorted(item["kind"] for item in _mail(mail_url, quiet.email))
+    assert kinds == ["entry_confirmed", "entry_confirmed", "entry_refunded"], kinds

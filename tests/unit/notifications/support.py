@@ -86,20 +86,15 @@ class _Replay(BaseHTTPRequestHandler):
 
 
 def put_user(user_id: str, email: str, *, name: str = "Ada", status: str = "active",
-             preferences: Any = None) -> None:
-    """A user item as signup writes it (attribute names of UserItem), with the admin capability's
-    emailPreferences map when given."""
-    import boto3
-    from tickerleague.config import settings
+             contest_reminders: bool | None = None) -> None:
+    """A user item as signup writes it (UserItem); `contest_reminders` as `PATCH /v1/me` stores it when given."""
+    from tickerleague.adapters.dynamodb.base import bind_table
+    from tickerleague.adapters.dynamodb.users import UserItem
 
-    item: dict[str, Any] = {"PK": f"USER#{user_id}", "SK": "PROFILE", "user_id": user_id, "email": email,
-                            "display_name": name, "role": "user", "status": status, "password_hash": "x",
-                            "created_at": "2026-12-01T00:00:00Z", "updated_at": "2026-12-01T00:00:00Z"}
-    if preferences is not None:
-        item["emailPreferences"] = preferences
-    endpoint = settings().dynamodb_endpoint
-    boto3.resource("dynamodb", region_name="us-east-1", endpoint_url=endpoint).Table(
-        settings().table_name).put_item(Item=item)
+    bind_table()
+    UserItem.new(user_id, email=email, display_name=name, role="user", status=status, password_hash="x",
+                 created_at="2026-12-01T00:00:00Z", updated_at="2026-12-01T00:00:00Z",
+                 contest_reminders=contest_reminders).save()
 
 
 def make_contest(name: str = "December Sprint") -> str:
@@ -109,3 +104,20 @@ def make_contest(name: str = "December Sprint") -> str:
     starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     definition = ContestDefinition(name=name, description="", starts_at=starts, ends_at=starts + timedelta(days=7))
     return create_contest(Actor("admin"), definition).contest_id
+
+
+def seed_entries(contest_id: str, user_ids: list[str]) -> None:
+    """An active entry of each user in the contest, as the join writes it (the users must exist already)."""
+    from decimal import Decimal
+
+    from tickerleague.adapters.dynamodb import entries as entries_table
+    from tickerleague.config import settings
+    from tickerleague.domain.portfolio import Portfolio
+    from tickerleague.ids import new_ulid
+
+    for user_id in user_ids:
+        entry = entries_table.Entry(entry_id=new_ulid(), contest_id=contest_id, user_id=user_id,
+                                    display_name=user_id, status="active", joined_at="2026-12-01T00:00:00.000Z",
+                                    portfolio=Portfolio.fresh(Decimal("100000")))
+        entries_table.client().put_item(TableName=settings().table_name,
+                                        Item=entries_table.to_attribute_map(entries_table.entry_to_item(entry)))

@@ -24,6 +24,7 @@ from tests.unit.notifications.support import (
     make_contest,
     put_user,
     rate_limited,
+    seed_entries,
 )
 
 pytestmark = pytest.mark.usefixtures("sendgrid_key")
@@ -142,9 +143,9 @@ def test_no_answer_is_never_sent_again(sendgrid_replay: ReplayServer) -> None:
 def test_suspended_deleted_and_opted_out_users_are_skipped_and_recorded(sendgrid_replay: ReplayServer) -> None:
     contest_id = make_contest()
     put_user("u-susp", "s@example.com", status="suspended")
-    put_user("u-out", "o@example.com", preferences={"contestReminders": False})
-    put_user("u-in", "i@example.com", preferences={"contestReminders": True})
-    put_user("u-odd", "odd@example.com", preferences="not a map")  # read defensively: reminders stay on
+    put_user("u-out", "o@example.com", contest_reminders=False)
+    put_user("u-in", "i@example.com", contest_reminders=True)
+    put_user("u-odd", "odd@example.com")  # never chose: reminders are on
     chunk = {"notify": "chunk", "kind": "contest_starting", "contestId": contest_id,
              "recipients": [{"userId": u} for u in ("u-susp", "u-gone", "u-out", "u-in", "u-odd")]}
     outcome = handle_message(chunk, "m-1", _ports())
@@ -186,19 +187,9 @@ def test_contest_events_fan_out_in_steps_and_chunks(sendgrid_replay: ReplayServe
 
 
 def _seed_entries(contest_id: str, user_ids: list[str]) -> None:
-    from decimal import Decimal
-
-    from tickerleague.adapters.dynamodb import entries as entries_table
-    from tickerleague.domain.portfolio import Portfolio
-    from tickerleague.ids import new_ulid
-
     for user_id in user_ids:
         put_user(user_id, f"{user_id}@example.com")
-        entry = entries_table.Entry(entry_id=new_ulid(), contest_id=contest_id, user_id=user_id,
-                                    display_name=user_id, status="active", joined_at="2026-12-01T00:00:00.000Z",
-                                    portfolio=Portfolio.fresh(Decimal("100000")))
-        entries_table.client().put_item(TableName=notifications.settings().table_name,
-                                        Item=entries_table.to_attribute_map(entries_table.entry_to_item(entry)))
+    seed_entries(contest_id, user_ids)
 
 
 def test_a_message_that_cannot_be_sent_leaves_no_marker(sendgrid_replay: ReplayServer,

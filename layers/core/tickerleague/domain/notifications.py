@@ -91,7 +91,8 @@ class Skip(StrEnum):
 
 
 def skip_reason(kind: Kind, user: Addressee | None) -> Skip | None:
-    """None: send. A deleted or suspended user gets nothing, not even a transactional email."""
+    """None: send. A deleted or suspended user gets nothing, not even a transactional email; the reminder kinds
+    obey `contestReminders`, the transactional kinds always go."""
     if user is None or user.status == "deleted":
         return Skip.USER_GONE
     if user.status != "active":
@@ -101,11 +102,10 @@ def skip_reason(kind: Kind, user: Addressee | None) -> Skip | None:
     return None
 
 
-def contest_reminders(raw_preferences: Any) -> bool:
-    """`emailPreferences.contestReminders`, read defensively: anything but an explicit false means yes."""
-    if isinstance(raw_preferences, Mapping):
-        return raw_preferences.get("contestReminders") is not False
-    return True
+def contest_reminders(stored: object) -> bool:
+    """`emailPreferences.contestReminders` from what `PATCH /v1/me` stored (the user item's `contest_reminders`):
+    never set means yes, only an explicit false means no. `GET /v1/me` and the sender both read it here."""
+    return stored is not False
 
 
 def subject_id(kind: Kind, contest_id: str | None, reset_id: str | None) -> str:

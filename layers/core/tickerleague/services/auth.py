@@ -17,6 +17,7 @@ from tickerleague.clock import iso
 from tickerleague.config import settings
 from tickerleague.domain import throttle as throttling
 from tickerleague.domain import users as rules
+from tickerleague.domain.notifications import contest_reminders
 from tickerleague.errors import (
     AccountSuspended,
     Conflict,
@@ -60,7 +61,7 @@ class AuthResult:
 def user_view(user: UserItem) -> UserView:
     return UserView(id=user.user_id, email=user.email, display_name=user.display_name, role=user.role,
                     status=user.status, created_at=user.created_at,
-                    contest_reminders=user.contest_reminders is not False)
+                    contest_reminders=contest_reminders(user.contest_reminders))
 
 
 def _tokens(user: UserItem, session_id: str, generation: int, now: datetime) -> AuthResult:

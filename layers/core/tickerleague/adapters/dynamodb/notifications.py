@@ -118,21 +118,20 @@ def get_marker(key: dict[str, str]) -> dict[str, Any] | None:
 
 # ---------------------------------------------------------------------------------------------------- reads
 def addressees(user_ids: list[str]) -> dict[str, Addressee]:
-    """The users behind a chunk of recipients, read in BatchGetItem calls; deleted users are absent."""
-    keys = [{"PK": f"USER#{user_id}", "SK": "PROFILE"} for user_id in user_ids]
+    """The users behind a chunk of recipients, read in BatchGetItem calls; deleted users are absent. Each item is
+    read as the UserItem that signup and `PATCH /v1/me` write (the one place the attribute names live)."""
+    from tickerleague.adapters.dynamodb.users import UserItem
+
+    keys = [dict(zip(("PK", "SK"), UserItem.key(user_id), strict=True)) for user_id in user_ids]
     found = entries_table.batch_get_raw(keys, consistent=False)
     people: dict[str, Addressee] = {}
     for raw in found.values():
-        item = entries_table.from_attribute_map(raw)
-        user_id = str(item.get("user_id") or item.get("userId") or "")
-        email = str(item.get("email") or "")
-        if not user_id or not email:
+        user = UserItem.from_raw_data(raw)
+        if not user.user_id or not user.email:
             continue
-        people[user_id] = Addressee(
-            user_id=user_id, email=email,
-            display_name=str(item.get("display_name") or item.get("displayName") or "player"),
-            status=str(item.get("status") or "active"),
-            contest_reminders=contest_reminders(item.get("emailPreferences", item.get("email_preferences"))),
+        people[user.user_id] = Addressee(
+            user_id=user.user_id, email=user.email, display_name=user.display_name or "player",
+            status=user.status or "active", contest_reminders=contest_reminders(user.contest_reminders),
         )
     return people
 
