@@ -21,7 +21,8 @@ Checked per function: the SQS, EventBridge, Step Functions, Secrets Manager and 
 (action, resource) pairs its code needs; the table grant is exactly one of: none, the RATELIMIT#-only UpdateItem
 statement (the per-caller token bucket), DynamoDBReadPolicy (plus that statement when the bucket is used), or
 DynamoDBCrudPolicy (for code that writes). SAM's table templates bundle actions (Crud includes DeleteItem,
-BatchWriteItem, ...), so within the table the check is by access level, and writers keep the audit Deny policies.
+BatchWriteItem, ...), so within the table the check is by access level. Writers carry AuditAppendOnlyPolicy, and
+AuditNoWritePolicy exactly when their code never builds an audit event (AuditItem.new).
 """
 
 from __future__ import annotations
@@ -123,6 +124,11 @@ SAM_TEMPLATES: dict[str, tuple[tuple[str, ...], str]] = {
 TABLE_TEMPLATES = {"DynamoDBReadPolicy": "read", "DynamoDBCrudPolicy": "crud", "DynamoDBWritePolicy": "write"}
 RATE_LIMIT_GRANT = "update RATELIMIT#*"
 AUDIT_POLICIES = ("AuditAppendOnlyPolicy", "AuditNoWritePolicy")
+# Every audit event is built by AuditItem.new (append puts one so built; transactions put its serialisation).
+AUDIT_WRITERS: set[tuple[str, str]] = {
+    ("tickerleague.adapters.dynamodb.audit", "AuditItem.new"),
+    ("tickerleague.adapters.dynamodb.audit", "append"),
+}
 # Resource types by the service whose grants name them.
 SERVICE_OF_TYPE = {
     "AWS::SQS::Queue": "sqs",
@@ -137,7 +143,7 @@ CHECKED_SERVICES = ("sqs", "events", "secretsmanager", "ssm", "states", "lambda"
 
 
 # ---------------------------------------------------------------------------------------------------- the call graph
-Node = tuple[str, str]  # (module, top-level name); "<handler-module>" code is the module's own top level
+Node = tuple[str, str]  # (module, top-level name or "Class.member")
 
 
 @dataclass
@@ -616,6 +622,7 @@ class Usage:
     actions: frozenset[str]
     resources: frozenset[tuple[str, str]]  # (service, resource)
     scoped_table_writes: frozenset[str]  # key prefixes
+    writes_audit: bool = False
 
 
 # Branches of the API middleware (http/api.py) that depend on the route, and the node each one enters. Whether a
@@ -645,12 +652,14 @@ def route_pruning(logical_id: str) -> frozenset[Node]:
     return frozenset(pruned)
 
 
+@cache
 def usage(logical_id: str) -> Usage:
     function = functions()[logical_id]
     actions: set[str] = set()
     scoped: set[str] = set()
     fields: set[str] = set()
-    for node in reachable(function.handler, route_pruning(logical_id)):
+    reached = reachable(function.handler, route_pruning(logical_id))
+    for node in reached:
         definition = node_body(node)
         if definition is None:
             continue
@@ -671,7 +680,7 @@ def usage(logical_id: str) -> Usage:
                 resources.add(resource)
             elif variable.endswith("_PARAMETER") and _ssm_name(env[variable]):
                 resources.add(("ssm", str(_ssm_name(env[variable]))))
-    return Usage(frozenset(actions), frozenset(resources), frozenset(scoped))
+    return Usage(frozenset(actions), frozenset(resources), frozenset(scoped), bool(AUDIT_WRITERS & set(reached)))
 
 
 def needed(logical_id: str) -> tuple[set[Permission], set[str], list[str]]:
@@ -790,6 +799,10 @@ def privilege_problems(logical_id: str) -> list[str]:
         problems.append(f"table grants {sorted(table_grants)}, its code needs {expected} (uses: {sorted(levels)})")
     if "write" in levels and "AuditAppendOnlyPolicy" not in managed:
         problems.append("writes the table without AuditAppendOnlyPolicy")
+    if "write" in levels and usage(logical_id).writes_audit and "AuditNoWritePolicy" in managed:
+        problems.append("records audit events but carries AuditNoWritePolicy")
+    if "write" in levels and not usage(logical_id).writes_audit and "AuditNoWritePolicy" not in managed:
+        problems.append("writes the table but no audit event, without AuditNoWritePolicy")
     if "write" not in levels and set(managed) & set(AUDIT_POLICIES):
         problems.append(f"writes nothing but carries {sorted(set(managed) & set(AUDIT_POLICIES))}")
     return problems
@@ -872,3 +885,12 @@ def test_pynamodb_and_client_calls_are_told_apart_from_dicts() -> None:
     reads_dicts, writes = source.body
     assert actions_in(reads_dicts) == set()
     assert actions_in(writes) == {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"}
+
+
+def test_an_audit_deny_that_contradicts_the_code_fails() -> None:
+    recorder = [*_policies("SuspendUserFunction"), {"Ref": "AuditNoWritePolicy"}]
+    assert "records audit events but carries AuditNoWritePolicy" in _with_policies("SuspendUserFunction", recorder)
+    silent = [p for p in _policies("CancelOrderFunction") if p != {"Ref": "AuditNoWritePolicy"}]
+    assert "writes the table but no audit event, without AuditNoWritePolicy" in _with_policies(
+        "CancelOrderFunction", silent
+    )
