@@ -2,10 +2,14 @@
 
 What a function's code uses is read statically, from the source, starting at its `Handler`:
 
-1. A call graph over functions/ and layers/core/tickerleague, one node per top-level function, class or module-level
-   name. A node's edges are the names it references, resolved through the imports of its module (those inside a
-   function too, and `lazy_module("...")` bindings). Referencing a class reaches all of its methods (how ports get
-   their implementations: `default_lifecycle()` names `LifecycleWorkflows`, whose methods start executions).
+1. A call graph over functions/ and layers/core/tickerleague, one node per top-level function, class, class member
+   or module-level name. A node's edges are the names it references, resolved through the imports of its module
+   (those inside a function too, and `lazy_module("...")` bindings). Ports are followed by name: a reached class's
+   member, or a definition of a module handed on as a value (`rate_limit_buckets()` returns a module), is reached
+   once its name is used as an attribute in reached code (`lifecycle.stop(...)` reaches `LifecycleWorkflows.stop`,
+   not `.start`); a function passed as a keyword to one of the project's classes (`TradingPorts(quotes=f)`) once
+   that keyword is. The API middleware's route-dependent branches (Idempotency-Key store, rate-limit bucket, bearer
+   verification of OPTIONAL routes) are entered only when the middleware's own predicates say the route takes them.
 2. In every node reached from the handler, the AWS calls: boto3 client operations (`put_events`, `send_message`,
    `get_item`, ...), Powertools parameters (`get_secret`, `get_parameter`) and PynamoDB's (`save`, `update(actions=)`,
    `query`, `Model.get`, `TransactWrite`, ...), mapped to IAM actions by the tables below.
@@ -16,6 +20,9 @@ What a function's code uses is read statically, from the source, starting at its
 
 What a function is granted is read from its `Policies`: SAM policy templates (a table of what each one is for),
 inline statements and the template's own managed policies (Allow statements; Denies only narrow).
+
+The analysis over-approximates only by name (a member whose name is used anywhere reached counts as called); what it
+cannot see it reports (an AWS call whose resource no setting names fails the test) rather than guesses.
 
 Checked per function: the SQS, EventBridge, Step Functions, Secrets Manager and SSM grants are exactly the
 (action, resource) pairs its code needs; the table grant is exactly one of: none, the RATELIMIT#-only UpdateItem
