@@ -78,13 +78,16 @@ bench-load: venv node_modules localstripe-venv  ## locust game loop on its own l
 	$(PYTHON) -m benchmarks.load
 
 # ---------------------------------------------------------------- API specification and template checks
-.PHONY: spec spec-check check-template
+.PHONY: spec spec-check check-template tools-venv
 
 spec: venv  ## regenerate api-specification.json (OpenAPI 3.1) from the handlers' route specs
 	$(PYTHON) -m infra.build.openapi --write
 
 spec-check: venv  ## fail when api-specification.json is stale
 	$(PYTHON) -m infra.build.openapi --check
+
+tools-venv:  ## .tools-venv (aws-sam-cli, cfn-lint, samtranslator), remade when requirements-tools.txt changes
+	bash infra/build/check_template.sh --tools-venv-only
 
 check-template: venv  ## cfn-lint, sam validate --lint, offline sam build + build output check (tools in .tools-venv)
 	APP_PYTHON=$(PYTHON) bash infra/build/check_template.sh
@@ -101,7 +104,7 @@ typecheck: venv  ## mypy over the layer, the handlers and infra
 	$(PYTHON) -m mypy
 
 # pytest exits 5 when it collected no test: make treats that as a failure, so an empty run never passes.
-pytest: venv node_modules localstripe-venv  ## unit (moto), contract, workflow, integration (DynamoDB Local) and e2e (local stack) tests
+pytest: venv node_modules localstripe-venv tools-venv  ## unit (moto), contract, workflow, integration (DynamoDB Local) and e2e (local stack) tests
 	$(PYTHON) -m pytest -p no:cacheprovider -q tests
 
 # ---------------------------------------------------------------- email templates

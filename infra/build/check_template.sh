@@ -5,6 +5,7 @@
 # The tools live in their own venv (.tools-venv, pins in requirements-tools.txt) because aws-sam-cli pins boto3 and
 # pydantic; it is (re)created when requirements-tools.txt changes. `sam build` needs python3.12 first on PATH.
 #
+# `--tools-venv-only`: make sure the venv is there and stop.
 # Environment: TOOLS_VENV, PYTHON312 (a python3.12 interpreter), APP_PYTHON (the app venv's python),
 # SAM_BUILD_DIR (default .aws-sam/build).
 set -euo pipefail
@@ -46,6 +47,8 @@ PYTHON312="$(find_python312)"
 # python3.12 first on PATH: sam build's Python workflow and the layer Makefile look it up by name.
 export PATH="$(dirname "$PYTHON312"):$TOOLS_VENV/bin:$PATH"
 ensure_tools_venv
+# `make tools-venv` (before pytest: tests/contract/test_sam_parity.py runs samtranslator from it) stops here.
+[[ "${1:-}" == "--tools-venv-only" ]] && exit 0
 
 LOG_DIR="$(dirname "$SAM_BUILD_DIR")/logs"
 mkdir -p "$LOG_DIR"

@@ -164,7 +164,10 @@ def _subprocess(config: StackConfig, table_name: str | None) -> Iterator[Running
     inherited = {
         key: value for key, value in os.environ.items() if key in INHERITED_ENV or key.startswith(INHERITED_PREFIXES)
     }
-    env = {**inherited, **config.env_overrides, "PYTHONUNBUFFERED": "1"}
+    # The stack imports this checkout's layer first, as its functions' Layers say, whichever checkout the venv's
+    # editable install points at (a git worktree shares the main checkout's venv).
+    layer = str(REPO_ROOT / "layers" / "core")
+    env = {**inherited, "PYTHONPATH": layer, **config.env_overrides, "PYTHONUNBUFFERED": "1"}
     with open(log_path, "ab") as log:  # appended: a restart on the same state dir keeps the earlier log
         process = subprocess.Popen(
             _command(config, table_name),

@@ -29,6 +29,11 @@ START_TIMEOUT_SECONDS = 60.0
 DEFAULT_WEBHOOK_SECRET = "whsec_local_development"
 
 
+def local_webhook_secret() -> str:
+    """The webhook signing secret of the local stack: LOCAL_STRIPE_WEBHOOK_SECRET, else the default."""
+    return os.environ.get("LOCAL_STRIPE_WEBHOOK_SECRET") or DEFAULT_WEBHOOK_SECRET
+
+
 class LocalStripeError(RuntimeError):
     """localstripe could not be started or configured."""
 

@@ -75,11 +75,51 @@ def secret_value(secret: SecretDef) -> str:
     return json.dumps(document)
 
 
-class SecretStore:
-    """Generated secret values persisted under the state dir, so restarts keep the same keys."""
+KEPT_SECRETS = "secrets.json"
+# An in-memory run keeps nothing, but writes down the values it generated (never read back) for the leak test.
+RUN_SECRETS = "secrets.in-memory.json"
 
-    def __init__(self, state_dir: Path | None) -> None:
-        self._path = None if state_dir is None else state_dir / "secrets.json"
+
+def local_secret_values() -> tuple[str, ...]:
+    """The fixed secrets every local stack hands its functions (never real ones): Stripe's secret key (the layer's
+    local value, used while STRIPE_SECRET_KEY_SECRET_ID is empty) and localstripe's webhook signing secret. With
+    `generated_secret_values` they are what must never appear in a log (tests/e2e/test_secret_leak.py)."""
+    from tickerleague.adapters.stripe_gateway import LOCAL_SECRET_KEY
+
+    from infra.local.localstripe import local_webhook_secret
+
+    return LOCAL_SECRET_KEY, local_webhook_secret()
+
+
+def generated_secret_values(state_dir: Path) -> tuple[str, ...]:
+    """The values of the secrets a stack on `state_dir` generated (JWT signing keys, SendGrid key, the Stripe
+    placeholders): every string of a JSON secret but its `current` pointer, a plain secret whole."""
+    values: list[str] = []
+    stored = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in (state_dir / KEPT_SECRETS, state_dir / RUN_SECRETS)
+        if path.exists()
+    ]
+    for value in (value for kept in stored for value in kept.values()):
+        try:
+            document = json.loads(value)
+        except ValueError:
+            document = None
+        if isinstance(document, dict):
+            values.extend(str(v) for k, v in document.items() if k != "current")
+        else:
+            values.append(value)
+    return tuple(values)
+
+
+class SecretStore:
+    """Generated secret values persisted under the state dir, so restarts keep the same keys. ``in_memory``: the
+    values of this run only, written down but never reused (the file starts empty)."""
+
+    def __init__(self, state_dir: Path | None, *, in_memory: bool = False) -> None:
+        self._path = None if state_dir is None else state_dir / (RUN_SECRETS if in_memory else KEPT_SECRETS)
+        if in_memory and self._path is not None:
+            self._path.unlink(missing_ok=True)
 
     def value_for(self, secret: SecretDef) -> str:
         """The stored value, or a new one (stored for the next start)."""
@@ -129,10 +169,10 @@ def create_queues(template: LocalTemplate) -> Attributes:
     return created
 
 
-def create_secrets(template: LocalTemplate, state_dir: Path | None) -> Attributes:
+def create_secrets(template: LocalTemplate, state_dir: Path | None, *, in_memory: bool = False) -> Attributes:
     """Create every secret; ``Ref`` of a secret is its (moto-generated) ARN, as in AWS."""
     client = boto3.client("secretsmanager", region_name=template.settings.region)
-    store = SecretStore(state_dir)
+    store = SecretStore(state_dir, in_memory=in_memory)
     created: Attributes = {}
     for secret in template.secrets.values():
         kwargs: dict[str, Any] = {"Name": secret.name, "SecretString": store.value_for(secret)}
@@ -150,12 +190,13 @@ def create_ssm_parameters(template: LocalTemplate) -> None:
         ssm.put_parameter(Name=parameter.name, Type=parameter.type, Value=parameter.value, Overwrite=True)
 
 
-def create_resources(template: LocalTemplate, state_dir: Path | None) -> Attributes:
-    """Create everything above inside the active moto mock; returns the real attribute values."""
+def create_resources(template: LocalTemplate, state_dir: Path | None, *, in_memory: bool = False) -> Attributes:
+    """Create everything above inside the active moto mock; returns the real attribute values. Generated secrets
+    are kept under ``state_dir`` (``in_memory``: written down for this run only, see `SecretStore`)."""
     attributes: Attributes = {}
     attributes.update(create_event_buses(template))
     attributes.update(create_queues(template))
-    attributes.update(create_secrets(template, state_dir))
+    attributes.update(create_secrets(template, state_dir, in_memory=in_memory))
     create_ssm_parameters(template)
     LOG.info(
         "moto resources: %d queue(s), %d bus(es), %d secret(s), %d parameter(s)",

@@ -42,7 +42,7 @@ from infra.local.api_docs import ApiDocs
 from infra.local.dynamodb_local import DynamoDBLocal, ensure_table, port_in_use, start_dynamodb_local
 from infra.local.gateway import GatewayServer, LocalGateway
 from infra.local.invoke import Invoker, merged_environment
-from infra.local.localstripe import LocalStripe, start_localstripe
+from infra.local.localstripe import LocalStripe, local_webhook_secret, start_localstripe
 from infra.local.queues import QueueRunner, event_rule_pollers, sqs_pollers
 from infra.local.resources import create_queue_rules, create_resources
 from infra.local.schedules import ScheduleRunner, rate_override_from_env
@@ -121,7 +121,7 @@ def payments_environment(stripe_url: str) -> dict[str, str]:
         "STRIPE_API_BASE": stripe_url,
         "STRIPE_SECRET_KEY_SECRET_ID": "",
         "STRIPE_WEBHOOK_SECRET_ID": "",
-        "LOCAL_STRIPE_WEBHOOK_SECRET": os.environ.get("LOCAL_STRIPE_WEBHOOK_SECRET") or "whsec_local_development",
+        "LOCAL_STRIPE_WEBHOOK_SECRET": local_webhook_secret(),
     }
     if os.environ.get("PAYMENT_HOLD_SECONDS"):
         env["PAYMENT_HOLD_SECONDS"] = os.environ["PAYMENT_HOLD_SECONDS"]
@@ -249,7 +249,7 @@ class LocalStack:
             config.template_path, config.parameters_file, config.parameter_overrides, config.physical_names
         )
         self._create_table(template)
-        attributes = create_resources(template, None if config.in_memory else config.state_dir)
+        attributes = create_resources(template, config.state_dir, in_memory=config.in_memory)
         template = template.with_attributes(attributes)
         create_queue_rules(template)
         template = template.with_attributes(create_state_machines(template))
@@ -337,7 +337,7 @@ class LocalStack:
 
     def _register_stripe_webhook(self) -> None:
         assert self.stripe is not None and self.server is not None
-        secret = os.environ.get("LOCAL_STRIPE_WEBHOOK_SECRET") or "whsec_local_development"
+        secret = local_webhook_secret()
         self.stripe.register_webhook(f"{self.server.url}/v1/webhooks/stripe", secret)
 
     def _set_environment(self, values: Mapping[str, str]) -> None:
