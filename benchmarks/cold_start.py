@@ -16,6 +16,13 @@ module named in template.yaml, a FRESH interpreter imports it the way Lambda wou
   leak in; writes no bytecode) and a sys.path of: function code, layer, site dir;
 - the child times the import alone with `time.perf_counter()`; the parent also records the whole process wall time.
 
+The child's environment is the function's (template.yaml) plus what Lambda sets, LAMBDA_TASK_ROOT included, so
+code that behaves differently in Lambda (Powertools' Tracer, tickerleague.tracing) does so here too.
+
+The X-Ray tracer is built at the first traced invocation, not at import (tickerleague/tracing.py). Its cost is
+measured apart, in fresh interpreters as Lambda has them at that point (boto3 imported, tracing on): the Tracer
+built and botocore patched. That part is paid once per container, by its first request.
+
 `import boto3` is measured the same way, interleaved with the handlers in the same run, so a busy machine slows both
 alike. The table shows medians and each handler's import time over boto3's; a handler over 1.5x is flagged and
 profiled with `-X importtime` (top modules by self time, and packages by the self time of all their modules).
@@ -61,6 +68,17 @@ started = time.perf_counter()
 __import__(sys.argv[1])
 elapsed = time.perf_counter() - started
 print(json.dumps({"import_ms": elapsed * 1000, "modules": len(sys.modules)}))
+"""
+
+TRACER_CHILD = """
+import json, sys, time
+sys.path[0:0] = json.loads(sys.argv[1])
+import boto3  # a function has it by its first AWS call
+from tickerleague import tracing
+started = time.perf_counter()
+tracing.tracer()
+elapsed = time.perf_counter() - started
+print(json.dumps({"setup_ms": elapsed * 1000, "enabled": tracing.enabled()}))
 """
 
 
@@ -161,6 +179,7 @@ def child_environment(target: Target) -> dict[str, str]:
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_LAMBDA_FUNCTION_NAME": target.functions[0] if target.functions else "baseline",
+        "LAMBDA_TASK_ROOT": "/var/task",
         "PYTHONDONTWRITEBYTECODE": "1",
         **target.environment,
     }
@@ -196,6 +215,22 @@ def measure(all_targets: list[Target], paths: list[str], runs: int) -> list[Row]
         rows.append(Row(target, import_ms, statistics.median(s.process_ms for s in taken), taken[-1].modules,
                         import_ms / baseline if baseline else float("inf")))
     return rows
+
+
+def tracer_setup_ms(paths: list[str], runs: int) -> float:
+    """Median ms of building the Tracer (and patching botocore) at a container's first traced invocation."""
+    environment = child_environment(Target(BASELINE, (), {}))
+    taken = []
+    for _ in range(runs):
+        completed = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", TRACER_CHILD, json.dumps(paths)],
+                                   env=environment, capture_output=True, text=True, check=False, timeout=120)
+        if completed.returncode != 0:
+            raise RuntimeError(f"building the tracer failed:\n{completed.stderr[-2000:]}")
+        result = json.loads(completed.stdout.strip().splitlines()[-1])
+        if not result["enabled"]:
+            raise RuntimeError("tracing is off in the child: it would not measure the tracer")
+        taken.append(float(result["setup_ms"]))
+    return statistics.median(taken)
 
 
 # ---------------------------------------------------------------------------------------------------- profiling
@@ -251,11 +286,14 @@ def table(rows: Iterable[Row], runs: int) -> list[str]:
     return lines
 
 
-def report(rows: list[Row], runs: int, profiles: list[list[str]]) -> str:
+def report(rows: list[Row], runs: int, profiles: list[list[str]], tracer_ms: float | None = None) -> str:
     flagged = [row.target.module for row in rows if row.flagged]
     lines = [f"## Cold start: handler import time vs `import {BASELINE}` (python {sys.version.split()[0]})", ""]
     lines += table(rows, runs)
     lines += ["", f"Over {THRESHOLD}x {BASELINE}: {', '.join(flagged) if flagged else 'none'}."]
+    if tracer_ms is not None:
+        lines += ["", f"Tracer setup at a container's first traced invocation (Tracer built, botocore patched; not "
+                      f"part of the import): {tracer_ms:.1f} ms (median of {runs})."]
     for profile in profiles:
         lines += ["", *profile]
     return "\n".join(lines) + "\n"
@@ -265,9 +303,10 @@ def run(selected: Sequence[str] = (), runs: int = DEFAULT_RUNS, profile: bool = 
     with tempfile.TemporaryDirectory(prefix="cold-start-") as scratch:
         paths = stage(Path(scratch))
         rows = measure(targets(selected), paths, runs)
+        tracer_ms = tracer_setup_ms(paths, runs)
         by_module = {row.target.module: row.target for row in rows}
         profiles = [profile_lines(by_module[row.target.module], paths) for row in rows if profile and row.flagged]
-        return rows, report(rows, runs, profiles)
+        return rows, report(rows, runs, profiles, tracer_ms)
 
 
 def main(argv: list[str] | None = None) -> int:

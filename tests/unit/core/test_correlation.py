@@ -63,3 +63,16 @@ def test_each_run_of_a_scheduled_job_has_its_own_id() -> None:
     first, second = job({}, None), job({}, None)
     assert first and second and first != second
     assert correlation.current() is None
+
+
+def test_every_line_names_its_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runbooks' Logs Insights queries filter on `function_name`."""
+    import logging
+
+    from tests.support.logs import captured_log_lines
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "tickerleague-dev-PlaceOrderFunction-abc")
+    with captured_log_lines() as logs, correlation.bound("run-2"):
+        logging.getLogger("tickerleague.orders").info("placed")
+    (line,) = logs.with_message("placed")
+    assert (line["function_name"], line["correlation_id"]) == ("tickerleague-dev-PlaceOrderFunction-abc", "run-2")

@@ -14,6 +14,7 @@ def test_benchmark_measures_a_handler_against_boto3() -> None:
     assert rows[0].ratio == 1.0
     assert "| health | HealthFunction |" in text
     assert f"`import {BASELINE}`" in text
+    assert "Tracer setup at a container's first traced invocation" in text  # measured with tracing on, as in Lambda
 
 
 def test_staged_handlers_import_from_the_precompiled_copy(tmp_path: Path) -> None:
