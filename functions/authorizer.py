@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tickerleague import tracing
 from tickerleague.errors import AccountSuspended, Unauthenticated
 from tickerleague.services.principals import authenticate
 
@@ -31,6 +32,7 @@ def _policy(principal_id: str, effect: str, resource: str, context: dict[str, st
     }
 
 
+@tracing.handler
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     method_arn = str(event.get("methodArn", ""))
     try:

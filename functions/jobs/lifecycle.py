@@ -3,12 +3,14 @@
 activate / end answer `{"outcome": "activated" | "ended" | "skipped"}` (the state machine's Choice reads it);
 record_failure stores the failure on the contest and emits the `LifecycleFailures` metric (the alarm in template.yaml).
 Errors propagate: the state machine retries them with backoff, then records the failure.
+Each step runs under the execution's correlation id (the `correlationId` the ASL passes from the execution input).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from tickerleague import correlation, tracing
 from tickerleague.logs import logger  # noqa: F401 - imported for its effect: this function's lines are JSON
 from tickerleague.services import lifecycle
 
@@ -28,7 +30,13 @@ def _metric_failure() -> None:
     metrics.flush_metrics()
 
 
+@tracing.handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    with correlation.bound(correlation.of_payload(event)):
+        return _step(event)
+
+
+def _step(event: dict[str, Any]) -> dict[str, Any]:
     action = event.get("action")
     contest_id = str(event["contestId"])
     if action == "activate":

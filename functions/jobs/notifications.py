@@ -4,6 +4,8 @@ Powertools' BatchProcessor reports each failed record in `batchItemFailures`, so
 its batch-mates again. A record the provider asked us to retry later gets its visibility timeout set to the wait
 SendGrid asked for (rate-limit headers) before it is reported failed; after maxReceiveCount receives SQS moves it
 to the dead-letter queue, whose depth has an alarm (template.yaml: NotificationsDlqDepthAlarm).
+Each record is handled under the correlation id it carries (tickerleague/correlation.py: the message attribute,
+or the EventBridge event's metadata), else a new one, in an X-Ray subsegment of its own.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from tickerleague import correlation, tracing
+from tickerleague.logs import logger as _json_logs  # noqa: F401 - imported for its effect: this function's lines are JSON
 from tickerleague.services import notifications
 
 logger = logging.getLogger("tickerleague.notifications")
@@ -23,6 +27,11 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def _record(record: SQSRecord) -> None:
+    with tracing.subsegment("## record"), correlation.bound(correlation.of_sqs_record(record.raw_event)):
+        _handle(record)
+
+
+def _handle(record: SQSRecord) -> None:
     try:
         body = json.loads(record.body)
     except ValueError as error:
@@ -46,5 +55,6 @@ def _delay(record: SQSRecord, seconds: int) -> None:
         logger.warning("could not delay a message", exc_info=True)
 
 
+@tracing.handler
 def send(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return dict(process_partial_response(event=event, record_handler=_record, processor=processor, context=context))

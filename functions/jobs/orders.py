@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tickerleague import correlation, tracing
 from tickerleague.clock import utcnow
 from tickerleague.config import settings
 from tickerleague.domain.market_calendar import calendar_from_config
@@ -20,6 +21,8 @@ def _time_left(context: Any) -> Callable[[], float] | None:
     return lambda: float(context.get_remaining_time_in_millis()) / 1000
 
 
+@tracing.handler
+@correlation.per_run
 def match(event: dict[str, Any], context: Any) -> dict[str, Any]:
     report = matching.match_open_orders(utcnow(), calendar=calendar_from_config(settings().market_calendar),
                                         time_left=_time_left(context))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tickerleague import correlation, tracing
+from tickerleague.logs import logger  # noqa: F401 - imported for its effect: this function's lines are JSON
 from tickerleague.services import payments, payments_cancellation
 
 
@@ -19,6 +21,8 @@ def _time_left(context: Any) -> Callable[[], float] | None:
     return lambda: float(context.get_remaining_time_in_millis()) / 1000
 
 
+@tracing.handler
+@correlation.per_run
 def sweep(event: dict[str, Any], context: Any) -> dict[str, Any]:
     holds = payments.expire_holds()
     cancelled = payments_cancellation.settle_cancelled_contests(time_left=_time_left(context))

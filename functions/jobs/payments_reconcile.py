@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from tickerleague import correlation, tracing
 from tickerleague.clock import utcnow
+from tickerleague.logs import logger  # noqa: F401 - imported for its effect: this function's lines are JSON
 from tickerleague.services import payments_reconciliation
 
 
+@tracing.handler
+@correlation.per_run
 def nightly(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from aws_lambda_powertools import Metrics
     from aws_lambda_powertools.metrics import MetricUnit

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tickerleague import correlation, tracing
 from tickerleague.clock import utcnow
 from tickerleague.config import settings
 from tickerleague.domain.market_calendar import calendar_from_config
@@ -16,6 +17,8 @@ from tickerleague.logs import logger  # noqa: F401 - imported for its effect: th
 from tickerleague.services import market, matching
 
 
+@tracing.handler
+@correlation.per_run
 def refresh(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = utcnow()
     if not calendar_from_config(settings().market_calendar).is_open(now):

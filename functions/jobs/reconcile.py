@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tickerleague import correlation, tracing
 from tickerleague.clock import utcnow
 from tickerleague.logs import logger  # noqa: F401 - imported for its effect: this function's lines are JSON
 from tickerleague.services import reconciliation
@@ -25,6 +26,8 @@ def _audit(found: reconciliation.EntryDifference) -> None:
     )
 
 
+@tracing.handler
+@correlation.per_run
 def nightly(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from aws_lambda_powertools import Metrics
     from aws_lambda_powertools.metrics import MetricUnit

@@ -59,6 +59,10 @@ OTHER_MEANINGS = {
     "JWT_SIGNING_KEYS": "Signing keys inline (JSON) instead of Secrets Manager: tests and the local stack only.",
     "POWERTOOLS_METRICS_DISABLED": "true: tickerleague.metrics writes no EMF record (tests, local stack).",
     "POWERTOOLS_METRICS_NAMESPACE": "CloudWatch namespace of tickerleague.metrics (template Globals: TickerLeague).",
+    "POWERTOOLS_TRACE_DISABLED": "true: no X-Ray tracing, the SDK is not even imported (tests, local stack).",
+    "LAMBDA_TASK_ROOT": "Set by Lambda itself: tickerleague.tracing traces only where it is set.",
+    "AWS_SAM_LOCAL": "Set by `sam local`: no tracing there (no X-Ray daemon).",
+    "AWS_LAMBDA_FUNCTION_NAME": "Set by Lambda itself: written as `function_name` on every log line.",
 }
 SECRET_VALUES = {"JWT_SIGNING_KEYS"}
 # Settings whose names end so name where a secret is kept (its value is read at run time, never set here).

@@ -37,6 +37,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+from tickerleague import correlation
 from tickerleague.errors import DomainError
 from tickerleague.http import idempotency, rate_limit
 from tickerleague.http.api import RouteHandler, RouteSpec
@@ -114,6 +115,13 @@ HEADERS: dict[str, Any] = {
                        "Gateway itself (no route, authorizer denial, throttling) carry it as `x-amzn-RequestId`.",
         "schema": {"type": "string"},
     },
+    "XCorrelationId": {
+        "description": "The correlation id of everything this request caused (its log lines, events, queue messages "
+                       "and workflows carry it as `correlation_id`): the request's valid `X-Correlation-Id` header, "
+                       "else the request id.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": correlation.MAX_LENGTH,
+                   "pattern": correlation.PATTERN},
+    },
     "RetryAfter": _whole_number_header("Seconds to wait before trying again."),
     "RateLimitLimit": _whole_number_header("The caller's bucket size (burst) on this route."),
     "RateLimitRemaining": _whole_number_header("Requests the bucket still admits right now."),
@@ -121,6 +129,14 @@ HEADERS: dict[str, Any] = {
 }
 RATE_LIMIT_HEADER_REFS = {name: {"$ref": "#/components/headers/" + name.replace("-", "")}
                           for name in rate_limit.RATE_LIMIT_HEADERS}
+
+CORRELATION_ID_PARAMETER: dict[str, Any] = {
+    "name": correlation.HEADER, "in": "header", "required": False,
+    "description": "Your id for this request, to find it in our logs: the answer carries it back in "
+                   "`X-Correlation-Id`, and everything the request causes is logged under it. Printable ASCII, "
+                   "1-128 characters; any other value is ignored (the request id is used instead).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": correlation.MAX_LENGTH, "pattern": correlation.PATTERN},
+}
 
 IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "name": idempotency.HEADER, "in": "header", "required": False,
@@ -320,8 +336,11 @@ def _path_parameter(operation: Operation, name: str) -> dict[str, Any]:
     }
 
 
-def _headers(status: int, limited: bool) -> dict[str, Any]:
+def _headers(status: int, limited: bool, handler: bool = True) -> dict[str, Any]:
+    """The headers of an answer; `handler` False for API Gateway's own answers (no correlation id there)."""
     headers: dict[str, Any] = {"X-Request-Id": {"$ref": "#/components/headers/XRequestId"}}
+    if handler:
+        headers[correlation.HEADER] = {"$ref": "#/components/headers/XCorrelationId"}
     if status in (HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE):
         headers["Retry-After"] = {"$ref": "#/components/headers/RetryAfter"}
     if limited:  # every answer of a limited route (those refused before the bucket is reached have them not)
@@ -337,12 +356,12 @@ def _success_response(status: int, model: type[BaseModel] | None, components: Co
     return response
 
 
-def _error_response(status: int, codes: list[str], limited: bool = False) -> dict[str, Any]:
+def _error_response(status: int, codes: list[str], limited: bool = False, handler: bool = True) -> dict[str, Any]:
     listed = ", ".join(f"`{code}`" for code in codes)
     narrowed = {"type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"enum": codes}}}}}
     return {
         "description": f"{HTTPStatus(status).phrase}. Codes: {listed}.",
-        "headers": _headers(status, limited),
+        "headers": _headers(status, limited, handler),
         "content": {JSON: {"schema": {"allOf": [{"$ref": SCHEMAS + "Error"}, narrowed]}}},
     }
 
@@ -359,7 +378,7 @@ def _responses(operation: Operation, components: Components, statuses: dict[str,
     # API Gateway refuses a request line plus headers over 10 KB before any handler runs (the local gateway too):
     # 414 for the line, 431 for the headers, both in the DEFAULT_4XX envelope.
     for status in GATEWAY_SIZE_REFUSALS:
-        responses.setdefault(str(status), _error_response(status, ["BAD_REQUEST"]))
+        responses.setdefault(str(status), _error_response(status, ["BAD_REQUEST"], handler=False))
     return dict(sorted(responses.items()))
 
 
@@ -374,6 +393,7 @@ def build_operation(operation: Operation, components: Components, statuses: dict
     parameters = [_path_parameter(operation, name) for name in path_parameters(spec.path)]
     if spec.query is not None:
         parameters += query_parameters(spec.query, components)
+    parameters.append(copy.deepcopy(CORRELATION_ID_PARAMETER))
     if idempotency.applies(spec.method, spec.path):
         parameters.append(copy.deepcopy(IDEMPOTENCY_KEY_PARAMETER))
     document: dict[str, Any] = {

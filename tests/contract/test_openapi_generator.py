@@ -71,7 +71,7 @@ def test_user_route_with_body_and_path_parameter() -> None:
     assert post["security"] == [{"bearerAuth": []}]
     assert post["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ThingIn"}
     assert post["responses"]["201"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Thing"}
-    path_parameter, key_parameter = post["parameters"]
+    path_parameter, correlation_parameter, key_parameter = post["parameters"]
     assert path_parameter == {
         "name": "thingId",
         "in": "path",
@@ -79,6 +79,15 @@ def test_user_route_with_body_and_path_parameter() -> None:
         "description": "The thingId.",
         "schema": {"type": "string", "minLength": 1},
     }
+    # Every operation documents the X-Correlation-Id it accepts and answers (tickerleague/correlation.py).
+    assert (correlation_parameter["name"], correlation_parameter["in"], correlation_parameter["required"]) == (
+        "X-Correlation-Id", "header", False)
+    assert correlation_parameter["schema"] == {"type": "string", "minLength": 1, "maxLength": 128,
+                                               "pattern": "^[\\x20-\\x7E]{1,128}$"}
+    assert post["responses"]["201"]["headers"]["X-Correlation-Id"] == {"$ref": "#/components/headers/XCorrelationId"}
+    assert post["responses"]["500"]["headers"]["X-Correlation-Id"] == {"$ref": "#/components/headers/XCorrelationId"}
+    # API Gateway's own refusals (before any handler) carry no correlation id.
+    assert "X-Correlation-Id" not in post["responses"]["414"]["headers"]
     # A POST documents the Idempotency-Key header it accepts, with the bounds the middleware enforces.
     assert (key_parameter["name"], key_parameter["in"], key_parameter["required"]) == ("Idempotency-Key", "header",
                                                                                        False)
@@ -118,7 +127,7 @@ def test_public_admin_and_optional_access() -> None:
     assert _codes(document, "/v1/admin", "delete", 403) == ["ACCOUNT_SUSPENDED", "FORBIDDEN"]
     assert "content" not in paths["/v1/admin"]["delete"]["responses"]["204"]
     # A GET takes no Idempotency-Key.
-    assert "parameters" not in paths["/v1/public"]["get"]
+    assert [p["name"] for p in paths["/v1/public"]["get"]["parameters"]] == ["X-Correlation-Id"]
 
 
 def test_unlimited_routes_document_no_rate_limit_headers() -> None:
@@ -131,7 +140,8 @@ def test_unlimited_routes_document_no_rate_limit_headers() -> None:
     assert "RateLimit-Limit" not in answers["200"]["headers"]
     assert "content" in answers["503"] and answers["503"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Thing"}  # its own 503 (a failing check), not the error envelope
-    assert "parameters" not in document["paths"]["/v1/webhooks/things"]["post"]  # webhooks take no Idempotency-Key
+    webhook_parameters = document["paths"]["/v1/webhooks/things"]["post"]["parameters"]
+    assert [p["name"] for p in webhook_parameters] == ["X-Correlation-Id"]  # webhooks take no Idempotency-Key
 
 
 def test_query_model_becomes_parameters() -> None:

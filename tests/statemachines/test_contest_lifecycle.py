@@ -205,3 +205,21 @@ def test_a_rearmed_execution_of_an_active_contest_ends_it(lifecycle: Lifecycle) 
     assert lifecycle.finished(contest.execution_name())["status"] == "SUCCEEDED"
     assert actions(lifecycle) == [("activate", 1), ("end", 1)]
     assert status_of(contest.contest_id) is ContestStatus.ENDED
+
+
+def test_every_step_and_its_events_carry_the_publishing_requests_correlation_id(lifecycle: Lifecycle) -> None:
+    """The execution input's correlationId (adapters/stepfunctions.py) is handed to each step by the ASL, and the
+    events a step publishes carry it on (so the notification consumer logs under it too)."""
+    from tickerleague import correlation
+
+    drain = bus_tap()
+    with correlation.bound("publish-request-123"):
+        contest = published(start_in=4, end_in=6)
+    result = lifecycle.finished(contest.execution_name())
+    assert result["status"] == "SUCCEEDED"
+    assert json.loads(result["input"])["correlationId"] == "publish-request-123"
+    assert [(call["action"], call["correlationId"]) for call in lifecycle.calls] == [
+        ("activate", "publish-request-123"), ("end", "publish-request-123")]
+    seen = wait_for(lambda: drain() if len(drain()) >= 2 else None)
+    assert [(e["detail-type"], e["detail"]["metadata"]["correlationId"]) for e in seen] == [
+        ("ContestStarted", "publish-request-123"), ("ContestEnded", "publish-request-123")]

@@ -20,7 +20,8 @@ logging.getLogger("tickerleague.orders").warning("matched", extra={"filled": 3})
 
 
 @pytest.mark.parametrize("module", ["jobs.orders", "jobs.quotes", "jobs.leaderboard", "jobs.lifecycle",
-                                    "jobs.reconcile"])
+                                    "jobs.reconcile", "jobs.notifications", "jobs.stripe_events",
+                                    "jobs.payment_holds", "jobs.payments_reconcile"])
 def test_a_job_logs_json_with_its_extra_fields(module: str) -> None:
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(ROOT / "functions"), str(ROOT / "layers" / "core"), module],

@@ -1,6 +1,9 @@
 """Domain events on the EventBridge bus (EVENT_BUS_NAME): ContestStarted, ContestEnded, ContestCancelled,
 EntryConfirmed, EntryRefunded, PasswordResetRequested (shapes in COORDINATION.md / the tech spec).
 
+Each Detail carries the current correlation id in `metadata.correlationId` (tickerleague/correlation.py), so the
+consumers' log lines name the request or run that caused the event.
+
 Delivery is at least once (a retried lifecycle step publishes again), so consumers deduplicate: the notification
 sender writes a NOTIFY marker per (user, contest, kind) before it sends.
 """
@@ -11,6 +14,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from tickerleague import correlation
 from tickerleague.config import settings
 
 SOURCE = "tickerleague.contests"
@@ -34,7 +38,7 @@ def publish(detail_type: str, detail: dict[str, Any], source: str = SOURCE) -> N
         Entries=[{
             "Source": source,
             "DetailType": detail_type,
-            "Detail": json.dumps(detail, separators=(",", ":"), default=str),
+            "Detail": json.dumps(correlation.with_metadata(detail), separators=(",", ":"), default=str),
             "EventBusName": settings().event_bus_name,
         }]
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from tickerleague import tracing
 from tickerleague.config import settings
 from tickerleague.domain.notifications import Kind
 
@@ -88,7 +89,8 @@ def send(email: OutgoingEmail) -> ProviderAnswer:
     body = mail_body(email, config.email_from, template_id(email.kind))
     client = _client(config.sendgrid_api_base, api_key())
     try:
-        response = client.client.mail.send.post(request_body=body, timeout=config.sendgrid_timeout_seconds)
+        with tracing.subsegment("sendgrid.mail.send", kind=email.kind.value):
+            response = client.client.mail.send.post(request_body=body, timeout=config.sendgrid_timeout_seconds)
     except HTTPError as error:
         return ProviderAnswer(int(error.status_code), _headers(error.headers), _text(error.body))
     except OSError as error:  # timeouts, resets, refused connections (URLError is one too)

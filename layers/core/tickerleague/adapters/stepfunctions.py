@@ -3,6 +3,10 @@
 Executions are named `<contestId>-v<scheduleVersion>`, so starting the same schedule twice (a retried publish) is a
 no-op: AWS answers the same execution for the same name and input while it runs, and ExecutionAlreadyExists once it
 has finished; both count as success here when the input is the same.
+
+Every execution input carries `correlationId` (the current correlation id, or a new one): the ASL passes it to each
+step, whose log lines then name the request that published the contest. It is not part of "the same input": a
+retried publish comes with another id and still finds its execution.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+from tickerleague import correlation
 from tickerleague.clock import iso
 from tickerleague.config import settings
 from tickerleague.domain.contests import Contest
@@ -45,11 +50,19 @@ def execution_arn_for(state_machine_arn: str, name: str) -> str:
     return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
 
 
+def _without_correlation(payload: Any) -> Any:
+    if isinstance(payload, dict):
+        return {key: value for key, value in payload.items() if key != correlation.ATTRIBUTE}
+    return payload
+
+
 def start_execution(state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
-    """The execution's ARN. Idempotent for the same name and input; a different input under that name raises."""
+    """The execution's ARN. Idempotent for the same name and input (the correlation id aside); a different input
+    under that name raises."""
     from botocore.exceptions import ClientError
 
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
+    carried = {**payload, correlation.ATTRIBUTE: correlation.current() or correlation.new_id()}
+    body = json.dumps(carried, separators=(",", ":"), sort_keys=True)
     sfn = client()
     try:
         response = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=body)
@@ -58,7 +71,7 @@ def start_execution(state_machine_arn: str, name: str, payload: dict[str, Any]) 
             raise
         arn = execution_arn_for(state_machine_arn, name)
         existing = sfn.describe_execution(executionArn=arn)
-        if json.loads(existing.get("input") or "null") != payload:
+        if _without_correlation(json.loads(existing.get("input") or "null")) != _without_correlation(payload):
             raise
         return arn
     return str(response["executionArn"])

@@ -17,6 +17,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from tickerleague import tracing
 from tickerleague.config import settings
 from tickerleague.domain.payments import IntentState
 from tickerleague.errors import ServiceUnavailable
@@ -71,11 +72,13 @@ def _client(api_key: str, api_base: str | None) -> Any:
 
 
 def _call(operation: Any, *args: Any, **kwargs: Any) -> Any:
-    """One Stripe call: a refusal (4xx) becomes StripeRefused, anything else (network, 5xx, 429) a 503."""
+    """One Stripe call, in an X-Ray subsegment `stripe.<Service>.<method>`: a refusal (4xx) becomes StripeRefused,
+    anything else (network, 5xx, 429) a 503."""
     import stripe
 
     try:
-        return operation(*args, **kwargs)
+        with tracing.subsegment(f"stripe.{getattr(operation, '__qualname__', 'call')}"):
+            return operation(*args, **kwargs)
     except stripe.InvalidRequestError as error:
         raise StripeRefused(getattr(error, "code", None), str(getattr(error, "user_message", None) or error)) from None
     except stripe.CardError as error:

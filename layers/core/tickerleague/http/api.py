@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tickerleague import metrics
+from tickerleague import correlation, metrics, tracing
 from tickerleague.config import settings
 from tickerleague.errors import (
     BadRequest,
@@ -50,7 +50,7 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
 }
 EXPOSED_HEADERS = ", ".join(
-    ("X-Request-Id", "Retry-After", *rate_limit.RATE_LIMIT_HEADERS, idempotency.REPLAYED_HEADER))
+    ("X-Request-Id", correlation.HEADER, "Retry-After", *rate_limit.RATE_LIMIT_HEADERS, idempotency.REPLAYED_HEADER))
 # This request's RateLimit headers (errors included): set by `rate_limit`, added by `_finish`.
 _limit_headers = rate_limit.limit_headers
 
@@ -154,8 +154,15 @@ class RouteHandler:
         self.__name__ = spec.name
         self.__doc__ = endpoint.__doc__
 
+        def entry(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return api.handle(event, context)
+
+        entry.__name__ = spec.name
+        self._entry = tracing.handler(entry)
+        setattr(self, tracing.TRACED_ATTRIBUTE, True)
+
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return self.api.handle(event, context)
+        return self._entry(event, context)
 
 
 class Api:
@@ -223,7 +230,12 @@ class Api:
         return run
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """One request under its correlation id (the caller's valid X-Correlation-Id, else the request id)."""
         request_id = _request_id(event)
+        with correlation.bound(correlation.of_request(_lower_headers(event), request_id)) as correlation_id:
+            return self._handle(event, context, request_id, correlation_id)
+
+    def _handle(self, event: dict[str, Any], context: Any, request_id: str, correlation_id: str) -> dict[str, Any]:
         started = time.perf_counter()
         # Per thread (a context variable): Lambda runs one request at a time, the local gateway several at once.
         logger.thread_safe_append_keys(requestId=request_id)
@@ -236,7 +248,7 @@ class Api:
             response = self._error(error, request_id)
         except Exception as error:
             response = self._unexpected(error, request_id)
-        finished = self._finish(response, event, request_id)
+        finished = self._finish(response, event, request_id, correlation_id)
         # One access line per request: never bodies, headers or tokens (they may hold passwords and secrets).
         logger.info("request", extra={
             "method": event.get("httpMethod"), "resource": event.get("resource"), "status": finished["statusCode"],
@@ -265,7 +277,8 @@ class Api:
         return {"statusCode": status, "headers": {"Content-Type": JSON, **headers}, "body": body}
 
     @staticmethod
-    def _finish(response: dict[str, Any], event: dict[str, Any], request_id: str) -> dict[str, Any]:
+    def _finish(response: dict[str, Any], event: dict[str, Any], request_id: str,
+                correlation_id: str) -> dict[str, Any]:
         # Powertools answers REST events with multiValueHeaders (Content-Type among them): fold them into headers.
         multi_value: dict[str, list[str]] = response.pop("multiValueHeaders", None) or {}
         headers: dict[str, str] = {key: ", ".join(values) for key, values in multi_value.items() if values}
@@ -273,6 +286,7 @@ class Api:
         headers.update(_limit_headers.get())
         headers.update(SECURITY_HEADERS)
         headers["X-Request-Id"] = request_id
+        headers[correlation.HEADER] = correlation_id
         origin = _lower_headers(event).get("origin")
         if origin and origin in settings().cors_allow_origins:
             headers["Access-Control-Allow-Origin"] = origin

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tickerleague import metrics
+from tickerleague import correlation, metrics
 from tickerleague.adapters import sendgrid
 from tickerleague.adapters.dynamodb import notifications as store
 from tickerleague.clock import iso, iso_ms, utcnow
@@ -103,8 +103,8 @@ def queue_work(bodies: Sequence[dict[str, Any]]) -> None:
     client = _sqs()
     url = settings().notifications_queue_url
     for batch in chunks(list(bodies), 10):
-        entries = [{"Id": str(i), "MessageBody": json.dumps(body, separators=(",", ":"))}
-                   for i, body in enumerate(batch)]
+        entries = [{"Id": str(i), "MessageBody": json.dumps(body, separators=(",", ":")),
+                    **correlation.message_fields()} for i, body in enumerate(batch)]
         response = client.send_message_batch(QueueUrl=url, Entries=entries)
         if response.get("Failed"):
             raise RuntimeError(f"SendMessageBatch refused {len(response['Failed'])} of {len(entries)} entries")

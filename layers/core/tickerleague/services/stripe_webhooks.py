@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from tickerleague import correlation
 from tickerleague.adapters import stripe_gateway
 from tickerleague.config import settings
 from tickerleague.errors import BadSignature
@@ -33,7 +34,8 @@ def receive(payload: bytes, signature: str | None) -> str:
     if not isinstance(event_id, str) or not event_id or not isinstance(event.get("type"), str):
         raise _bad("The body is not a Stripe event.")
     _queue().send_message(QueueUrl=settings().stripe_events_queue_url, MessageBody=payload.decode("utf-8"),
-                          MessageAttributes={"eventType": {"DataType": "String", "StringValue": event["type"]}})
+                          MessageAttributes={"eventType": {"DataType": "String", "StringValue": event["type"]},
+                                             **correlation.message_attributes()})
     return event_id
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from tickerleague import tracing
 from tickerleague.domain.quotes import MAX_PRICE, QuoteProviderError
 
 if TYPE_CHECKING:
@@ -194,7 +195,9 @@ class HttpJsonClient:
 
         error = self._error
         try:
-            response = self._get_session().get(url, params=dict(params), timeout=self._timeout, allow_redirects=False)
+            with tracing.subsegment("quotes.get"):  # no URL or params in the trace: they may hold the API key
+                response = self._get_session().get(url, params=dict(params), timeout=self._timeout,
+                                                   allow_redirects=False)
         except requests.Timeout as exc:
             raise error(True, f"timed out ({type(exc).__name__})") from exc
         except requests.ConnectionError as exc:
