@@ -457,6 +457,7 @@ def build_document(operations: list[Operation]) -> dict[str, Any]:
         paths.setdefault(operation.spec.path, {})[operation.spec.method.lower()] = build_operation(
             operation, components, statuses
         )
+    add_links(paths, components.schemas)
     tags = sorted({tag for operation in operations for tag in operation.spec.tags})
     return {
         "openapi": OPENAPI_VERSION,
@@ -475,6 +476,38 @@ def build_document(operations: list[Operation]) -> dict[str, Any]:
             },
         },
     }
+
+
+# A caller who creates a resource may act on it with operations of its own access level, or open to anyone.
+_LINKABLE_ACCESS = {"admin": {"admin", "optional", "public"}, "user": {"user", "optional", "public"}}
+_PATH_PARAMETER = re.compile(r"^\{(\w+)\}$")
+
+
+def add_links(paths: dict[str, dict[str, Any]], schemas: dict[str, Any]) -> None:
+    """OpenAPI links from each operation that creates a resource (a POST to a collection whose 201 answer carries
+    the new resource's `id`) to the operations on that resource (`<collection>/{param}` and its fixed sub-paths)
+    that the same caller may call: `contests.create` -> get, update, publish, cancel, the leaderboard;
+    `orders.place` -> `orders.get`, `orders.cancel`. The new id fills the resource's parameter and every other path
+    parameter is the creating request's own, so a stateful fuzzer (schemathesis) follows create -> use."""
+    for collection, operations in paths.items():
+        created = operations.get("post", {}).get("responses", {}).get("201")
+        ref = ((created or {}).get("content", {}).get(JSON, {}).get("schema") or {}).get("$ref", "")
+        if not ref or "id" not in schemas.get(ref.removeprefix(SCHEMAS), {}).get("required", []):
+            continue
+        allowed = _LINKABLE_ACCESS.get(str(operations["post"].get("x-access")), set())
+        links: dict[str, Any] = {}
+        for path, targets in sorted(paths.items()):
+            rest = path.removeprefix(collection + "/").split("/") if path.startswith(collection + "/") else []
+            found = _PATH_PARAMETER.match(rest[0]) if rest else None
+            if found is None or any("{" in segment for segment in rest[1:]):
+                continue
+            parameters = {name: f"$request.path.{name}" for name in path_parameters(collection)}
+            parameters[found.group(1)] = "$response.body#/id"
+            for _, target in sorted(targets.items()):
+                if target.get("x-access") in allowed:
+                    links[target["operationId"]] = {"operationId": target["operationId"], "parameters": parameters}
+        if links:
+            created["links"] = links
 
 
 def render(document: dict[str, Any]) -> str:

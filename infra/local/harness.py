@@ -164,10 +164,7 @@ def _subprocess(config: StackConfig, table_name: str | None) -> Iterator[Running
     inherited = {
         key: value for key, value in os.environ.items() if key in INHERITED_ENV or key.startswith(INHERITED_PREFIXES)
     }
-    # The stack imports this checkout's layer first, as its functions' Layers say, whichever checkout the venv's
-    # editable install points at (a git worktree shares the main checkout's venv).
-    layer = str(REPO_ROOT / "layers" / "core")
-    env = {**inherited, "PYTHONPATH": layer, **config.env_overrides, "PYTHONUNBUFFERED": "1"}
+    env = {**inherited, **config.env_overrides, "PYTHONUNBUFFERED": "1", "PYTHONPATH": _code_path()}
     with open(log_path, "ab") as log:  # appended: a restart on the same state dir keeps the earlier log
         process = subprocess.Popen(
             _command(config, table_name),
@@ -185,6 +182,12 @@ def _subprocess(config: StackConfig, table_name: str | None) -> Iterator[Running
                                stripe_url=f"http://127.0.0.1:{config.stripe_port}")
         finally:
             _terminate(process)
+
+
+def _code_path() -> str:
+    """The stack runs this checkout's code: its layer and repo root come first on ``sys.path``, ahead of whatever
+    the venv's editable install of ``tickerleague`` points at (another checkout, in a shared venv)."""
+    return os.pathsep.join([str(REPO_ROOT / "layers" / "core"), str(REPO_ROOT)])
 
 
 def _wait_for_port(process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:

@@ -105,7 +105,8 @@ def add_code_paths(functions: Iterable[FunctionDef]) -> None:
 
 
 class Invoker:
-    """Imports handlers lazily (like a cold start) and invokes them with a fake LambdaContext."""
+    """Imports handlers on first use (like a cold start) or up front (:meth:`preload`) and invokes them with a fake
+    LambdaContext."""
 
     def __init__(self, functions: Mapping[str, FunctionDef]) -> None:
         self.functions = dict(functions)
@@ -132,6 +133,13 @@ class Invoker:
                 module = importlib.import_module(function.module_name)
                 self._handlers[logical_id] = getattr(module, function.function_name)
             return self._handlers[logical_id]
+
+    def preload(self, logical_ids: Iterable[str]) -> None:
+        """Import these functions' handlers now, in this thread. The stack does it for every API handler and
+        authorizer before the gateway opens its port: the first requests then meet no import (the Lambda cold start
+        this emulates would be one per container; here concurrent first requests would queue behind one import)."""
+        for logical_id in dict.fromkeys(logical_ids):
+            self.handler(logical_id)
 
     def invoke(self, logical_id: str, event: Any, request_id: str | None = None) -> Any:
         """Call the function's handler; exceptions propagate to the caller, which knows how AWS reacts."""

@@ -396,6 +396,9 @@ class LocalStack:
         self._undo.append(("queued messages", save))
 
     def _start_gateway(self, template: LocalTemplate, invoker: Invoker) -> None:
+        # Every API handler and authorizer imported before the port opens (the port opening is the "ready" signal).
+        authorizers = [spec.function_id for api in template.apis.values() for spec in api.authorizers.values()]
+        invoker.preload([*(route.function_id for route in template.routes), *authorizers])
         self.server = GatewayServer(LocalGateway(template, invoker), self.config.host, self.config.port,
                                     docs=ApiDocs())
         self.server.start()

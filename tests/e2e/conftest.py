@@ -20,6 +20,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+    # A module with FRESH_STACK = True starts a stack of its own (its requests must be the stack's first): it runs
+    # before every other e2e test, so its stack has stopped before the session's shared one starts.
+    fresh = [item for item in items if getattr(item.module, "FRESH_STACK", False)]
+    if fresh:
+        first = next(index for index, item in enumerate(items) if here in Path(str(item.fspath)).parents)
+        rest = [item for item in items if item not in fresh]
+        items[:] = rest[:first] + fresh + rest[first:]
 
 
 @pytest.fixture(scope="session")

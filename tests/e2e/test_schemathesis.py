@@ -24,6 +24,7 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import hypothesis
 import pytest
 import requests
 import schemathesis
@@ -40,6 +41,9 @@ from tests.e2e.client import TIMEOUT, Player
 
 SEED = 20261129
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "15"))
+# Stateful: scenarios that follow the spec's links (create -> use), each at most this many calls long.
+STATEFUL_SCENARIOS = int(os.environ.get("SCHEMATHESIS_STATEFUL_SCENARIOS", "12"))
+STATEFUL_STEPS = int(os.environ.get("SCHEMATHESIS_STATEFUL_STEPS", "6"))
 BUDGET_SECONDS = float(os.environ.get("SCHEMATHESIS_BUDGET_SECONDS", "900"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
@@ -57,6 +61,18 @@ CONFIG = schemathesis.Config.from_dict({
     },
 })
 schema = schemathesis.openapi.from_path(SPEC_PATH, config=CONFIG)
+# The operations the spec links (create -> use; infra/build/openapi.py `add_links`). Only these: schemathesis also
+# infers links of its own (a user id from a list to suspend), which would let a scenario suspend the session's
+# player under the other e2e tests.
+LINKED_OPERATIONS = ("contests.create", "contests.get", "contests.update", "contests.publish", "contests.cancel",
+                     "leaderboard.get_leaderboard", "orders.place", "orders.get", "orders.cancel")
+STATEFUL_CONFIG = schemathesis.Config.from_dict({
+    "seed": SEED,
+    "generation": {"mode": "positive", "database": "none"},
+    "phases": {"stateful": {"enabled": True}},
+})
+linked_schema = schemathesis.openapi.from_path(SPEC_PATH, config=STATEFUL_CONFIG).include(
+    operation_id=list(LINKED_OPERATIONS))
 _started: list[float] = []
 
 
@@ -117,6 +133,10 @@ def _aim_at_real_contest(case: Any, live: dict[str, Any] | None, draft: dict[str
     case.path_parameters = {**case.path_parameters, "contestId": target["slug" if use_slug else "id"]}
 
 
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 @schema.parametrize()
 def test_api_conforms_to_its_specification(case: Any, base_url: str, player: Player, admin: Player,
                                            live_contest: dict[str, Any] | None,
@@ -125,3 +145,53 @@ def test_api_conforms_to_its_specification(case: Any, base_url: str, player: Pla
     _aim_at_real_contest(case, live_contest, draft_contest)
     headers = {**(case.headers or {}), **_caller_headers(case, player, admin)}
     case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS, timeout=TIMEOUT)
+
+
+def test_linked_operations_conform_when_followed(base_url: str, player: Player, admin: Player,
+                                                  live_contest: dict[str, Any] | None) -> None:
+    """Stateful: schemathesis chains calls along the spec's links (infra/build/openapi.py `add_links`): a contest the
+    admin creates is then read, edited, published or cancelled by its new id; an order the player places in the live
+    contest is read or cancelled by its id. Every answer passes the same checks; the budget is a fixed number of
+    scenarios and steps (derandomized), so what runs does not depend on the machine's speed."""
+    if live_contest is None:
+        pytest.skip("the stack seeded no active contest")
+    created: set[str] = set()
+    followed: list[str] = []
+    tally: dict[str, int] = {}
+
+    class Workflow(linked_schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case: Any) -> None:
+            # Random bodies almost never create anything (a contest starts in the future, an order names a listed
+            # symbol): the fields a creation hinges on are set, the others stay generated.
+            operation = case.operation.definition.raw.get("operationId")
+            if operation == "contests.create" and isinstance(case.body, dict):
+                starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
+                case.body = {**case.body, "startsAt": _iso(starts), "endsAt": _iso(starts + timedelta(days=7)),
+                             "name": "Stateful contest", "startingCash": "100000.00"}
+            if operation == "orders.place":
+                case.path_parameters = {**case.path_parameters, "contestId": live_contest["id"]}
+                if isinstance(case.body, dict):  # a limit far below the market: it stays open to be read, cancelled
+                    case.body = {**case.body, "symbol": "AAPL", "side": "buy", "quantity": "1", "type": "limit",
+                                 "limitPrice": "1.00"}
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": base_url, "headers": {**(case.headers or {}), **_caller_headers(case, player, admin)},
+                    "timeout": TIMEOUT}
+
+        def after_call(self, response: Any, case: Any) -> None:
+            operation = case.operation.definition.raw.get("operationId")
+            tally[f"{operation} {response.status_code}"] = tally.get(f"{operation} {response.status_code}", 0) + 1
+            if operation in ("contests.create", "orders.place") and response.status_code == 201:
+                created.add(response.json()["id"])
+            elif any(value in created for value in (case.path_parameters or {}).values()):
+                followed.append(str(operation))
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Workflow.run(settings=hypothesis.settings(
+        max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS, deadline=None, derandomize=True,
+        database=None, suppress_health_check=list(hypothesis.HealthCheck), phases=[hypothesis.Phase.generate],
+    ))
+    assert created, f"no scenario created a contest or an order: {tally}"
+    assert followed, f"no scenario followed a link to what it had created: {tally}"

@@ -51,16 +51,27 @@ def finished(client: Any, arn: str, timeout: float = 15) -> dict[str, Any]:
     )
 
 
+def events_by_type(client: Any, arn: str) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for event in client.get_execution_history(executionArn=arn)["events"]:
+        grouped.setdefault(event["type"], []).append(event)
+    return grouped
+
+
 def test_wait_then_task_then_choice_succeeds(flows: tuple[LocalTemplate, Any], log: Any) -> None:
     template, sfn = flows
     machine = template.state_machines["Flow"]
-    started = time.monotonic()
     execution = sfn.start_execution(
         stateMachineArn=machine.arn, name="run-1", input=json.dumps({"delaySeconds": 1, "key": "k1"})
     )
     result = finished(sfn, execution["executionArn"])
     assert result["status"] == "SUCCEEDED"
-    assert time.monotonic() - started >= 1.0  # the Wait state really waited
+    # The Wait state really waited, as the execution's history records it: the task entered only after the wait
+    # ended, and the wait lasted its delaySeconds (a loaded machine only makes it longer).
+    history = events_by_type(sfn, execution["executionArn"])
+    entered, exited = history["WaitStateEntered"][0], history["WaitStateExited"][0]
+    assert entered["id"] < exited["id"] < history["TaskStateEntered"][0]["id"]
+    assert exited["timestamp"] - entered["timestamp"] >= timedelta(seconds=1)
     assert log.calls("step") == [{"action": "step", "key": "k1"}]
     assert json.loads(result["output"])["step"] == {"outcome": "done"}
 
@@ -93,6 +104,8 @@ def test_stopping_during_the_wait_prevents_the_task(flows: tuple[LocalTemplate, 
     assert finished(sfn, execution["executionArn"])["status"] == "ABORTED"
     time.sleep(max(0.0, 2.5 - (time.monotonic() - started)))  # past the moment the task would have run
     assert log.calls("step") == []
+    history = events_by_type(sfn, execution["executionArn"])
+    assert "ExecutionAborted" in history and "TaskStateEntered" not in history
 
 
 def test_a_stop_right_after_the_start_stops_the_execution(flows: tuple[LocalTemplate, Any], log: Any) -> None:
@@ -116,8 +129,7 @@ def test_timestamp_waits_are_utc_whatever_the_machine_timezone(
     time.tzset()
     try:
         use_utc_process_timezone()  # what the stack does at startup, as Lambda runs with TZ=:UTC
-        at = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        started = time.monotonic()
+        at = (datetime.now(UTC) + timedelta(seconds=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
         execution = sfn.start_execution(
             stateMachineArn=template.state_machines["Until"].arn, name="until", input=json.dumps({"at": at})
         )
@@ -126,7 +138,12 @@ def test_timestamp_waits_are_utc_whatever_the_machine_timezone(
         monkeypatch.undo()
         time.tzset()
     assert result["status"] == "SUCCEEDED"
-    assert 0.5 < time.monotonic() - started < 5
+    # The task ran once the UTC moment had come, not hours early (a wait read in New York time would end at once)
+    # nor hours late (the execution would not have finished within finished()'s timeout). moto waits whole seconds
+    # (the fraction left of the last one is dropped), so the wait may end up to a second before `at`.
+    history = events_by_type(sfn, execution["executionArn"])
+    moment = datetime.strptime(at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert history["TaskStateEntered"][0]["timestamp"] >= moment - timedelta(seconds=1)
     assert log.calls("step") == [{"at": at}]  # plain function-ARN task: the state input is the payload
 
 

@@ -202,14 +202,50 @@ def test_reset_flood_is_throttled_like_logins_for_known_and_unknown_emails(crowd
     assert login(AVA).status == 200  # resets have counters of their own
 
 
-def test_reset_takes_the_same_minimum_time_known_or_not(crowd: Crowd, monkeypatch: pytest.MonkeyPatch) -> None:
-    import time
+class _FakeTime:
+    """The reset's clock: `monotonic` reads a counter that only `sleep` (and `work`) moves."""
 
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_reset_takes_the_same_minimum_time_known_or_not(crowd: Crowd, monkeypatch: pytest.MonkeyPatch) -> None:
     from tickerleague.config import settings
+    from tickerleague.services import account as account_service
 
     monkeypatch.setenv("PASSWORD_RESET_MIN_MILLISECONDS", "200")
     settings.cache_clear()
+    clock = _FakeTime()
+    monkeypatch.setattr(account_service, "time", clock)
     for email in (AVA, "nobody@example.com"):
-        started = time.monotonic()
+        before = clock.now
         assert request_reset(email).status == 202
-        assert time.monotonic() - started >= 0.2
+        assert clock.now - before == pytest.approx(0.2), email  # the work took no time: it slept the whole floor
+    assert clock.sleeps == [pytest.approx(0.2), pytest.approx(0.2)]
+
+
+def test_reset_slower_than_the_floor_does_not_sleep(crowd: Crowd, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tickerleague.config import settings
+    from tickerleague.services import account as account_service
+
+    monkeypatch.setenv("PASSWORD_RESET_MIN_MILLISECONDS", "200")
+    settings.cache_clear()
+    clock = _FakeTime()
+    monkeypatch.setattr(account_service, "time", clock)
+    slow = account_service._request_reset
+
+    def slow_reset(*args: object) -> None:
+        slow(*args)  # type: ignore[arg-type]
+        clock.now += 0.5  # the real work took longer than the floor
+
+    monkeypatch.setattr(account_service, "_request_reset", slow_reset)
+    assert request_reset(AVA).status == 202
+    assert clock.sleeps == []

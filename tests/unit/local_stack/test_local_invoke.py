@@ -77,3 +77,28 @@ def test_invoker_rejects_non_python_runtimes_and_module_clashes(tmp_path: Path) 
         Invoker({"N": function("N", {}, runtime="nodejs20.x")})
     with pytest.raises(ValueError, match="two code dirs"):
         Invoker({"A": function("A", {}, code_dir=tmp_path / "a"), "B": function("B", {}, code_dir=tmp_path / "b")})
+
+
+def test_preload_imports_handlers_up_front_in_the_calling_thread(tmp_path: Path) -> None:
+    """The stack preloads every API handler before the gateway serves: a first request then imports nothing."""
+    import sys
+    import threading
+    import uuid
+
+    module = f"preloaded_{uuid.uuid4().hex[:8]}"
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / f"{module}.py").write_text(
+        "import threading\nIMPORTED_IN = threading.current_thread().name\n"
+        "def handler(event, context):\n    return {'echo': event}\n"
+    )
+    invoker = Invoker({"P": function("P", {}, handler=f"{module}.handler", code_dir=code)})
+    assert module not in sys.modules
+    invoker.preload(["P", "P"])
+    assert threading.current_thread().name == sys.modules[module].IMPORTED_IN
+    answers: list[object] = []
+    worker = threading.Thread(target=lambda: answers.append(invoker.invoke("P", 1)), name="request-thread")
+    worker.start()
+    worker.join()
+    assert answers == [{"echo": 1}]
+    assert sys.modules[module].IMPORTED_IN != "request-thread"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -144,6 +145,23 @@ def _serialize(body: BaseModel | dict[str, Any] | str | None) -> str:
     return json.dumps(body, separators=(",", ":"), default=str)
 
 
+# A path parameter is one segment of these characters (Powertools' REST resolver: RFC 3986's safe characters, the
+# unsafe ones API Gateway hands over decoded, and word characters); the path may end in slashes.
+_PARAMETER = r"[-._~()'!*:@,;=+&$%<> \[\]{}|^\w]+"
+_TEMPLATE_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+def _compile_routes(specs: list[RouteSpec]) -> list[tuple[RouteSpec, re.Pattern[str]]]:
+    def pattern(path: str) -> re.Pattern[str]:
+        parts = _TEMPLATE_PARAMETER.split(path)  # literal, name, literal, name, ..., literal
+        regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>{_PARAMETER})" for i, part in enumerate(parts))
+        return re.compile(f"^{regex}/*$")
+
+    static = [spec for spec in specs if "{" not in spec.path]
+    templated = [spec for spec in specs if "{" in spec.path]
+    return [(spec, pattern(spec.path)) for spec in static + templated]
+
+
 class RouteHandler:
     """A Lambda entry point bound to one route of an `Api` (the module's resolver answers unknown paths with 404)."""
 
@@ -169,7 +187,7 @@ class Api:
     def __init__(self) -> None:
         self.specs: list[RouteSpec] = []
         self._endpoints: dict[tuple[str, str], Endpoint] = {}
-        self._resolver: Any = None
+        self._routes: list[tuple[RouteSpec, re.Pattern[str]]] | None = None
 
     def route(
         self,
@@ -194,40 +212,28 @@ class Api:
             )
             self.specs.append(spec)
             self._endpoints[(spec.method, spec.path)] = endpoint
-            self._resolver = None
+            self._routes = None
             return RouteHandler(self, spec, endpoint)
 
         return register
 
     # ------------------------------------------------------------------ dispatch
-    def _build_resolver(self) -> Any:
-        from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+    def _match(self, method: str, path: str) -> tuple[RouteSpec, dict[str, str]]:
+        """The route of a request and its path parameters, matched as Powertools' REST resolver did (static paths
+        before templated ones, a segment per parameter, trailing slashes allowed); NotFound when none matches.
 
-        resolver = APIGatewayRestResolver()
-        for spec in self.specs:
-            rule = spec.path.replace("{", "<").replace("}", ">")
-            resolver.route(rule, spec.method)(self._bind(resolver, spec))
-
-        @resolver.not_found
-        def _not_found(_: Exception) -> Response[str]:
-            raise NotFound("No route matches this method and path.")
-
-        return resolver
-
-    def _bind(self, resolver: Any, spec: RouteSpec) -> Callable[..., Any]:
-        def run(**path_params: str) -> Any:
-            from aws_lambda_powertools.event_handler import Response
-
-            event: dict[str, Any] = resolver.current_event.raw_event
-            reply = self._run(spec, event, path_params)
-            return Response(
-                status_code=reply.status,
-                content_type=JSON if reply.body is not None else None,
-                body=_serialize(reply.body),
-                headers=reply.headers,
-            )
-
-        return run
+        Routing is ours, not Powertools': its resolver keeps the current event in a class attribute shared by every
+        resolver of the process, and its routing context per resolver, so two requests at once in one process (the
+        local gateway's threads) could each be answered from the other's event."""
+        if self._routes is None:
+            self._routes = _compile_routes(self.specs)
+        for spec, pattern in self._routes:
+            if spec.method != method:
+                continue
+            found = pattern.match(path)
+            if found is not None:
+                return spec, found.groupdict()
+        raise NotFound("No route matches this method and path.")
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """One request under its correlation id (the caller's valid X-Correlation-Id, else the request id)."""
@@ -241,9 +247,15 @@ class Api:
         logger.thread_safe_append_keys(requestId=request_id)
         _limit_headers.set({})
         try:
-            if self._resolver is None:
-                self._resolver = self._build_resolver()
-            response: dict[str, Any] = self._resolver.resolve(event, context)
+            spec, path_params = self._match(str(event.get("httpMethod") or "").upper(), str(event.get("path") or ""))
+            reply = self._run(spec, event, path_params)
+            body = _serialize(reply.body)
+            response: dict[str, Any] = {
+                "statusCode": reply.status,
+                "headers": {**({"Content-Type": JSON} if reply.body is not None else {}), **reply.headers},
+                "body": body,
+                "isBase64Encoded": False,
+            }
         except DomainError as error:
             response = self._error(error, request_id)
         except Exception as error:
@@ -279,10 +291,7 @@ class Api:
     @staticmethod
     def _finish(response: dict[str, Any], event: dict[str, Any], request_id: str,
                 correlation_id: str) -> dict[str, Any]:
-        # Powertools answers REST events with multiValueHeaders (Content-Type among them): fold them into headers.
-        multi_value: dict[str, list[str]] = response.pop("multiValueHeaders", None) or {}
-        headers: dict[str, str] = {key: ", ".join(values) for key, values in multi_value.items() if values}
-        headers.update(response.get("headers") or {})
+        headers: dict[str, str] = dict(response.get("headers") or {})
         headers.update(_limit_headers.get())
         headers.update(SECURITY_HEADERS)
         headers["X-Request-Id"] = request_id
