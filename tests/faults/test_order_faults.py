@@ -147,11 +147,6 @@ def test_an_order_committed_whose_answer_was_lost_is_the_original_on_retry_by_cl
     reconcile(contest_id, caller.user_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="http/idempotency.py drops the Idempotency-Key claim on any 503, so a retry after a commit whose answer "
-    "was lost (botocore's retries spent) places the order again; only clientOrderId guards it (issue 15)",
-)
 def test_an_order_committed_whose_answer_was_lost_is_the_original_on_retry_by_idempotency_key(
     player: tuple[str, Caller], inject: Injector
 ) -> None:
