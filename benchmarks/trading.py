@@ -156,7 +156,7 @@ def _bare_transactions(world: Any, contest: Any, user_id: str, count: int) -> li
 
 
 def throughput(count: int) -> list[tuple[str, float]]:
-    from tickerleague.adapters.dynamodb.entries import client
+    from tickerleague.adapters.dynamodb.plumbing import client
     from tickerleague.clock import utcnow
     from tickerleague.config import settings
     from tickerleague.domain.trading import OrderRequest

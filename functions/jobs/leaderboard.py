@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from tickerleague.logs import logger  # noqa: F401 - imported for its effect: this function's lines are JSON
-from tickerleague.services import leaderboard
+from tickerleague.services import leaderboard_recompute
 
 
 def recompute(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    reports = leaderboard.recompute_active()
+    reports = leaderboard_recompute.recompute_active()
     return {"contests": [report.log_fields() for report in reports]}

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb import orders as orders_table
+from tickerleague.adapters.dynamodb import plumbing
 from tickerleague.config import settings
 from tickerleague.domain.contests import ContestRules
 from tickerleague.services import portfolio as portfolio_service
@@ -133,11 +134,11 @@ def test_a_consistent_ledger_has_no_differences(world: World, contest: Any) -> N
 
 
 def tamper(contest: Any, user: str, expression: str, values: dict[str, Any]) -> None:
-    entries_table.client().update_item(
+    plumbing.client().update_item(
         TableName=settings().table_name,
-        Key=entries_table.to_attribute_map(entries_table.entry_key(contest.contest_id, user)),
+        Key=plumbing.to_attribute_map(entries_table.entry_key(contest.contest_id, user)),
         UpdateExpression=expression,
-        ExpressionAttributeValues=entries_table.to_attribute_map(values),
+        ExpressionAttributeValues=plumbing.to_attribute_map(values),
     )
 
 
