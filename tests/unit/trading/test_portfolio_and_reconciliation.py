@@ -86,22 +86,6 @@ def test_not_joined_is_404(world: World, contest: Any) -> None:
         portfolio_service.get_portfolio(principal("bob"), contest.contest_id, world.now)
 
 
-def test_many_portfolios_share_one_quote_read(world: World, contest: Any) -> None:
-    world.join(contest, "bob")
-    world.place("alice", contest, quantity="10")
-    world.place("bob", contest, symbol="MSFT", quantity="10")
-    entries = [world.entry(contest, "alice"), world.entry(contest, "bob")]
-    reads: list[list[str]] = []
-
-    def read(symbols: Any) -> Any:
-        reads.append(list(symbols))
-        return orders_table.latest_quotes(symbols)
-
-    views = portfolio_service.value_portfolios(entries, world.now, read_quotes=read)
-    assert reads == [["AAPL", "MSFT"]]
-    assert {view.total_value for view in views.values()} == {D("9999.00")}
-
-
 def test_placing_a_market_order_takes_at_most_three_round_trips(world: World, contest: Any) -> None:
     world.place("alice", contest, quantity="1")  # the symbol is now active: steady state
     calls, stop = count_round_trips()
