@@ -63,7 +63,7 @@ def _environment(endpoint: str) -> None:
 def _world() -> Any:
     from tickerleague.clock import utcnow
 
-    from tests.unit.trading.helpers import make_world
+    from tests.support.trading import make_world
 
     return replace(make_world(), now=utcnow())
 

@@ -20,7 +20,7 @@ from tickerleague.http.principal import Principal
 from tickerleague.services import leaderboard_reads as reads
 from tickerleague.services import leaderboard_recompute as recompute
 
-from tests.unit.leaderboard.support import T0, entry_item, make_contest, put_entries, put_quote, trade
+from tests.support.leaderboard import T0, entry_item, make_contest, put_entries, put_quote, trade
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ import jwt
 import pytest
 
 from functions import account, auth
+from tests.support.admin import PASSWORD, Crowd, admin_call, login, refresh, route
 from tests.support.events import Caller, HttpAnswer
-from tests.unit.admin.support import PASSWORD, Crowd, admin_call, login, refresh, route
 
 NEW_PASSWORD = "a much better passphrase"
 AVA = "ava.stone@example.com"

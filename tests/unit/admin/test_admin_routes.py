@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from functions import admin
-from tests.unit.admin.support import Crowd, admin_call, login, refresh, route
+from tests.support.admin import Crowd, admin_call, login, refresh, route
 from tests.unit.contests.helpers import create, force_status, join
 
 USERS = "/v1/admin/users"

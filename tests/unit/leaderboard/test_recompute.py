@@ -13,7 +13,7 @@ from tickerleague.http.principal import Principal
 from tickerleague.services import leaderboard_reads as reads
 from tickerleague.services import leaderboard_recompute as recompute
 
-from tests.unit.leaderboard.support import (
+from tests.support.leaderboard import (
     T0,
     FixedContests,
     FixedPrices,

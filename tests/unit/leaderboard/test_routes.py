@@ -18,7 +18,7 @@ from tickerleague.services import leaderboard_recompute
 
 from functions import leaderboard as routes
 from tests.support.events import Caller, HttpAnswer, api_event, call
-from tests.unit.leaderboard.support import (
+from tests.support.leaderboard import (
     START,
     T0,
     FixedContests,
@@ -143,7 +143,7 @@ def test_a_cursor_keeps_reading_the_run_it_started_on() -> None:
     recompute(contest)
     first = board_of(contest.contest_id, query={"limit": "10"})
     # The standings change underneath: the reader still gets a consistent second page of the first run.
-    from tests.unit.leaderboard.support import trade
+    from tests.support.leaderboard import trade
 
     trade(entries[25], T0 + timedelta(seconds=5), cash=Decimal("999999.00"))
     recompute(contest, T0 + MINUTE)

@@ -18,7 +18,7 @@ from tickerleague.services.placement_memory import PlacementMemory
 
 from functions import orders
 from tests.support.events import Caller, HttpAnswer, api_event, call
-from tests.unit.trading.helpers import NOW, World, principal
+from tests.support.trading import NOW, World, principal
 
 LIMIT = Bucket("orders", 3, Decimal("0.01"))  # 100 s a token: nothing refills during a test
 INTERVAL_MS = 100_000

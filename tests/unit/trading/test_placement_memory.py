@@ -18,7 +18,7 @@ from tickerleague.errors import NotFound, RuleViolation
 from tickerleague.services import reconciliation
 from tickerleague.services.placement_memory import PlacementMemory
 
-from tests.unit.trading.helpers import World, principal
+from tests.support.trading import World, principal
 
 
 class Clock:

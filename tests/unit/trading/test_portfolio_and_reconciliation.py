@@ -16,7 +16,7 @@ from tickerleague.services import portfolio as portfolio_service
 from tickerleague.services import reconciliation
 from tickerleague.services.reconciliation import EntryDifference
 
-from tests.unit.trading.helpers import D, World, principal
+from tests.support.trading import D, World, principal
 
 
 @pytest.fixture
