@@ -298,9 +298,9 @@ def table(rows: list[Row], entries: int, symbol_count: int) -> str:
     read, full = rows[0], rows[1]
     ratio = full.seconds / read.seconds
     lines += ["", f"full recompute / read = {ratio:.2f}x (goal <= 1.5x; best of interleaved runs)", "",
-              "calls, RCU and WCU: the leaderboard adapter's own, as DynamoDB Local reports them. Quotes are read by",
-              "the market-data adapter: ceil(symbols / 100) BatchGetItem calls, about 0.5 RCU a symbol (the final",
-              "standings: one Query a symbol, for the snapshot at endsAt)."]
+              "calls, RCU and WCU: the leaderboard's metered ones (entry reads and run storage), as DynamoDB Local",
+              "reports them. Quotes are read by the market-data adapter: ceil(symbols / 100) BatchGetItem calls,",
+              "about 0.5 RCU a symbol (the final standings: one Query a symbol, for the snapshot at endsAt)."]
     return "\n".join(lines)
 
 
