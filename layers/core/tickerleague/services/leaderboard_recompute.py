@@ -72,7 +72,6 @@ class RememberedPrices:
         return self.source.at(symbols, when)
 
 
-
 # ---------------------------------------------------------------------------------------------------- warm state
 @dataclass
 class WarmBoard:

@@ -22,10 +22,10 @@ every portfolio change of the trading engine), so the change feed needs no extra
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tickerleague.adapters.dynamodb import plumbing
 
@@ -41,7 +41,9 @@ from tickerleague.adapters.dynamodb.plumbing import (
 from tickerleague.config import settings
 from tickerleague.domain.entries import Entry
 from tickerleague.domain.portfolio import Portfolio, Position
-from tickerleague.domain.ranking import EntryFacts, Holding, merge_shards
+
+if TYPE_CHECKING:
+    from tickerleague.domain.ranking import EntryFacts
 
 CHANGES_INDEX = "GSI3"
 SCAN_ATTEMPTS = 8  # a recompute's BatchGetItem may wait longer than an API read (plumbing.batch_get_raw)
@@ -186,21 +188,28 @@ def _number(raw: dict[str, Any] | None) -> Decimal:
     return Decimal(raw["N"]) if raw and "N" in raw else Decimal(0)
 
 
-def facts_from_raw(raw: dict[str, Any]) -> EntryFacts:
-    """EntryFacts straight from a raw attribute map (boto3's TypeDeserializer is 10x slower on 100,000 items)."""
-    holdings = []
-    for symbol, position in (raw.get("positions", {}).get("M") or {}).items():
-        fields = position.get("M") or {}
-        quantity = _number(fields.get("quantity"))
-        if quantity > 0:
-            holdings.append(Holding(symbol, quantity, _number(fields.get("costBasis"))))
-    return EntryFacts(
-        entry_id=raw["entryId"]["S"], user_id=raw["userId"]["S"],
-        display_name=raw.get("displayName", {}).get("S", ""), joined_at=raw["joinedAt"]["S"],
-        starting_cash=_number(raw.get("startingCash")), cash=_number(raw.get("cash")),
-        holdings=tuple(sorted(holdings, key=lambda holding: holding.symbol)),
-        version=int(_number(raw.get("version"))), active=raw.get("status", {}).get("S") == "active",
-    )
+def _facts_parser() -> Callable[[dict[str, Any]], EntryFacts]:
+    """EntryFacts straight from a raw attribute map (boto3's TypeDeserializer is 10x slower on 100,000 items).
+    `domain.ranking` is imported here, by the leaderboard's first read, not at the cold start of every function
+    that reads an entry."""
+    from tickerleague.domain.ranking import EntryFacts, Holding
+
+    def parse(raw: dict[str, Any]) -> EntryFacts:
+        holdings = []
+        for symbol, position in (raw.get("positions", {}).get("M") or {}).items():
+            fields = position.get("M") or {}
+            quantity = _number(fields.get("quantity"))
+            if quantity > 0:
+                holdings.append(Holding(symbol, quantity, _number(fields.get("costBasis"))))
+        return EntryFacts(
+            entry_id=raw["entryId"]["S"], user_id=raw["userId"]["S"],
+            display_name=raw.get("displayName", {}).get("S", ""), joined_at=raw["joinedAt"]["S"],
+            starting_cash=_number(raw.get("startingCash")), cash=_number(raw.get("cash")),
+            holdings=tuple(sorted(holdings, key=lambda holding: holding.symbol)),
+            version=int(_number(raw.get("version"))), active=raw.get("status", {}).get("S") == "active",
+        )
+
+    return parse
 
 
 def _is_entry(raw: dict[str, Any]) -> bool:
@@ -226,9 +235,11 @@ def read_entry_facts(contest_id: str, meter: Meter, *, changed_since: str | None
     """Every entry of a contest (E3), or only those written after `changed_since` (ISO ms), all shards in parallel."""
     count = shards or settings().entry_shards
 
+    parse = _facts_parser()
+
     def one_shard(shard: int) -> list[EntryFacts]:
         request = _facts_request(contest_id, shard, changed_since)
-        return [facts_from_raw(raw) for raw in plumbing.query_items(request, meter) if _is_entry(raw)]
+        return [parse(raw) for raw in plumbing.query_items(request, meter) if _is_entry(raw)]
 
     return [facts for chunk in plumbing.parallel(one_shard, list(range(count))) for facts in chunk]
 
@@ -249,10 +260,12 @@ def read_entry_facts_consistent(contest_id: str, meter: Meter, *, shards: int | 
     limit = plumbing.BATCH_GET_LIMIT
     batches = [keys[start:start + limit] for start in range(0, len(keys), limit)]
 
+    parse = _facts_parser()
+
     def fetch(batch: list[dict[str, Any]]) -> list[EntryFacts]:
         raws = plumbing.batch_get_once(batch, consistent=True, attempts=SCAN_ATTEMPTS, base=SCAN_BACKOFF[0],
                                        cap=SCAN_BACKOFF[1], projection=(_FACT_PROJECTION, _FACT_NAMES), meter=meter)
-        return [facts_from_raw(raw) for raw in raws]
+        return [parse(raw) for raw in raws]
 
     return [facts for chunk in plumbing.parallel(fetch, batches) for facts in chunk]
 
@@ -268,6 +281,9 @@ class PreviewPage:
 def preview_entries(contest_id: str, positions: Sequence[str | None], limit: int, meter: Meter) -> PreviewPage:
     """Up to `limit` active entries after `positions`, merged across shards by (joinedAt, entryId): each shard is
     read for at most `limit` rows past its position, so a page costs at most shards x limit items."""
+    from tickerleague.domain.ranking import merge_shards
+
+    parse = _facts_parser()
 
     def one_shard(shard: int) -> tuple[list[tuple[str, EntryFacts]], bool]:
         after = positions[shard]
@@ -288,7 +304,7 @@ def preview_entries(contest_id: str, positions: Sequence[str | None], limit: int
         found: list[tuple[str, EntryFacts]] = []
         for response in plumbing.query_pages(request, metered=True):
             meter.record("Query", response, read=len(response.get("Items", [])))
-            found.extend((raw["GSI1SK"]["S"], facts_from_raw(raw)) for raw in response.get("Items", []))
+            found.extend((raw["GSI1SK"]["S"], parse(raw)) for raw in response.get("Items", []))
             if len(found) > limit:  # one row more than needed tells whether the shard has more
                 break
         return found[:limit], len(found) <= limit

@@ -14,7 +14,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -118,6 +117,8 @@ def parallel[T, R](work: Callable[[T], R], jobs: Sequence[T]) -> list[R]:
     """`work` over `jobs` on a thread pool (boto3 clients are thread-safe); results in job order, errors raised."""
     if len(jobs) <= 1:
         return [work(job) for job in jobs]
+    from concurrent.futures import ThreadPoolExecutor  # imported by the first parallel call, not at cold start
+
     with ThreadPoolExecutor(max_workers=min(PARALLELISM, len(jobs))) as pool:
         return list(pool.map(work, jobs))
 
