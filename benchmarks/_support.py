@@ -87,7 +87,7 @@ def install(counter: CallCounter, set_attribute: Callable[[Any, str, Any], None]
     import boto3
     import pynamodb.connection.base as pynamodb_base
     from tickerleague.adapters.dynamodb.base import BaseItem, _all_models, bind_table
-    from tickerleague.adapters.dynamodb.entries import _client
+    from tickerleague.adapters.dynamodb.plumbing import _client
 
     set_attribute(boto3, "DEFAULT_SESSION", None)
     boto3.setup_default_session()

@@ -61,12 +61,12 @@ class Row:
 def _configure(endpoint: str) -> None:
     os.environ.update({"AWS_ENDPOINT_URL_DYNAMODB": endpoint, "TABLE_NAME": TABLE, "AWS_ACCESS_KEY_ID": "local",
                        "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"})
-    from tickerleague.adapters.dynamodb import entries
+    from tickerleague.adapters.dynamodb import entries, plumbing
     from tickerleague.adapters.dynamodb.base import bind_table
     from tickerleague.config import settings
 
     settings.cache_clear()
-    entries._client.cache_clear()
+    plumbing._client.cache_clear()
     bind_table()
     # DynamoDB Local answers a 1 MB page of a 12,500-item partition in seconds, not in AWS's ~100 ms: give the
     # adapters' client (read timeout 5 s, made for Lambda against DynamoDB) room for that, and nothing else.
@@ -228,9 +228,11 @@ class ReadResult:
 
 
 def run(entries: int, symbol_count: int, endpoint: str | None, seed_value: int, repeat: int) -> list[Row]:
-    from tickerleague.adapters.dynamodb import leaderboard as board
-    from tickerleague.services import leaderboard
-    from tickerleague.services.leaderboard import StoredContests, StoredPrices
+    from tickerleague.adapters.dynamodb import entries as entries_table
+    from tickerleague.adapters.dynamodb.plumbing import Meter
+    from tickerleague.adapters.dynamodb.prices import StoredPrices
+    from tickerleague.services import leaderboard_recompute as leaderboard
+    from tickerleague.services.contests import StoredContests
 
     rng = random.Random(seed_value)
     with dynamodb_local(endpoint) as url:
@@ -243,8 +245,8 @@ def run(entries: int, symbol_count: int, endpoint: str | None, seed_value: int, 
         prices = StoredPrices()
 
         def read() -> ReadResult:
-            meter = board.Meter()
-            return ReadResult(meter, len(board.read_entries(contest.contest_id, meter)))
+            meter = Meter()
+            return ReadResult(meter, len(entries_table.read_entry_facts(contest.contest_id, meter)))
 
         def full() -> Any:
             leaderboard.forget_warm_state()
@@ -277,8 +279,9 @@ class HistoryResult:
 def history_read(contest_id: str, user_id: str) -> HistoryResult:
     """What GET .../portfolio/history reads: the head, then the player's rank-shard partition (a point per run)."""
     from tickerleague.adapters.dynamodb import leaderboard as board
+    from tickerleague.adapters.dynamodb.plumbing import Meter
 
-    meter = board.Meter()
+    meter = Meter()
     head = board.get_head(contest_id, meter, with_rows=False)
     points = board.history_of(contest_id, head.epochs, user_id, meter) if head is not None else []
     return HistoryResult(meter, len(points))
@@ -295,9 +298,9 @@ def table(rows: list[Row], entries: int, symbol_count: int) -> str:
     read, full = rows[0], rows[1]
     ratio = full.seconds / read.seconds
     lines += ["", f"full recompute / read = {ratio:.2f}x (goal <= 1.5x; best of interleaved runs)", "",
-              "calls, RCU and WCU: the leaderboard adapter's own, as DynamoDB Local reports them. Quotes are read by",
-              "the market-data adapter: ceil(symbols / 100) BatchGetItem calls, about 0.5 RCU a symbol (the final",
-              "standings: one Query a symbol, for the snapshot at endsAt)."]
+              "calls, RCU and WCU: the leaderboard's metered ones (entry reads and run storage), as DynamoDB Local",
+              "reports them. Quotes are read by the market-data adapter: ceil(symbols / 100) BatchGetItem calls,",
+              "about 0.5 RCU a symbol (the final standings: one Query a symbol, for the snapshot at endsAt)."]
     return "\n".join(lines)
 
 

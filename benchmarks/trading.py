@@ -63,7 +63,7 @@ def _environment(endpoint: str) -> None:
 def _world() -> Any:
     from tickerleague.clock import utcnow
 
-    from tests.unit.trading.helpers import make_world
+    from tests.support.trading import make_world
 
     return replace(make_world(), now=utcnow())
 
@@ -159,7 +159,7 @@ def _bare_transactions(world: Any, contest: Any, user_id: str, count: int) -> li
 
 
 def throughput(count: int) -> list[tuple[str, float]]:
-    from tickerleague.adapters.dynamodb.entries import client
+    from tickerleague.adapters.dynamodb.plumbing import client
     from tickerleague.clock import utcnow
     from tickerleague.config import settings
     from tickerleague.domain.trading import OrderRequest

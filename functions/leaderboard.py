@@ -5,7 +5,7 @@ from __future__ import annotations
 from tickerleague.http.api import Access, Api, Reply, Request
 from tickerleague.http.paging import CURSORS, ListQuery
 from tickerleague.http.schemas_leaderboard import Leaderboard, MyStandingView, PortfolioHistory
-from tickerleague.services import leaderboard as leaderboard_service
+from tickerleague.services import leaderboard_reads
 
 api = Api()
 TAGS = ("leaderboards",)
@@ -16,8 +16,8 @@ TAGS = ("leaderboards",)
            responses={200: Leaderboard}, errors=("NOT_FOUND", "INVALID_CURSOR", "VALIDATION_FAILED"), tags=TAGS)
 def get_leaderboard(request: Request) -> Reply:
     query: ListQuery = request.query
-    view = leaderboard_service.leaderboard_page(request.principal, request.path["contestId"], query.limit,
-                                                query.cursor, cursors=CURSORS)
+    view = leaderboard_reads.leaderboard_page(request.principal, request.path["contestId"], query.limit,
+                                              query.cursor, cursors=CURSORS)
     return Reply(200, Leaderboard.of(view))
 
 
@@ -25,7 +25,7 @@ def get_leaderboard(request: Request) -> Reply:
            summary="The caller's rank in a contest", responses={200: MyStandingView}, errors=("NOT_FOUND",),
            tags=TAGS)
 def me(request: Request) -> Reply:
-    standing = leaderboard_service.my_standing(request.require_principal(), request.path["contestId"])
+    standing = leaderboard_reads.my_standing(request.require_principal(), request.path["contestId"])
     return Reply(200, MyStandingView.of(standing))
 
 
@@ -33,5 +33,5 @@ def me(request: Request) -> Reply:
            summary="The caller's total value and rank at every standings computed", responses={200: PortfolioHistory},
            errors=("NOT_FOUND",), tags=TAGS)
 def history(request: Request) -> Reply:
-    points = leaderboard_service.history(request.require_principal(), request.path["contestId"])
+    points = leaderboard_reads.history(request.require_principal(), request.path["contestId"])
     return Reply(200, PortfolioHistory.of(points))

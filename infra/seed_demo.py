@@ -146,7 +146,7 @@ def _finished(demo: DemoContest, admin: str, now: datetime, player_ids: list[str
 def _final_standings(contest: Contest) -> None:
     """Unless a lifecycle hook already did it (compute_final_standings is idempotent)."""
     try:
-        from tickerleague.services.leaderboard import compute_final_standings
+        from tickerleague.services.leaderboard_recompute import compute_final_standings
     except ImportError:
         return
     compute_final_standings(contest.contest_id, contest.ends_at)

@@ -68,7 +68,7 @@ def moto_table(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with mock_aws():
         import boto3
         from tickerleague.adapters.dynamodb.base import bind_table
-        from tickerleague.adapters.dynamodb.entries import _client
+        from tickerleague.adapters.dynamodb.plumbing import _client
 
         _client.cache_clear()
         create_table(boto3.client("dynamodb", region_name="us-east-1"), name)
@@ -113,7 +113,7 @@ def ddb_table(ddb_local: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", ddb_local)
     _reset_settings()
     from tickerleague.adapters.dynamodb.base import bind_table
-    from tickerleague.adapters.dynamodb.entries import _client
+    from tickerleague.adapters.dynamodb.plumbing import _client
 
     _client.cache_clear()
     bind_table()

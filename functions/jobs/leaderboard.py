@@ -10,11 +10,11 @@ from typing import Any
 
 from tickerleague import correlation, tracing
 from tickerleague.logs import logger  # noqa: F401 - imported for its effect: this function's lines are JSON
-from tickerleague.services import leaderboard
+from tickerleague.services import leaderboard_recompute
 
 
 @tracing.handler
 @correlation.per_run
 def recompute(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    reports = leaderboard.recompute_active()
+    reports = leaderboard_recompute.recompute_active()
     return {"contests": [report.log_fields() for report in reports]}

@@ -60,7 +60,7 @@ WAIT_FOR = """new Promise((resolve, reject) => {
 })"""
 
 
-def wait_for(browser: Browser, condition: str, timeout_ms: int = 20000) -> object:
+def wait_in_page(browser: Browser, condition: str, timeout_ms: int = 20000) -> object:
     script = WAIT_FOR % (condition, timeout_ms, condition.replace('"', "'"))
     return browser.evaluate(script, timeout=timeout_ms / 1000 + 5)
 
@@ -68,8 +68,8 @@ def wait_for(browser: Browser, condition: str, timeout_ms: int = 20000) -> objec
 def test_docs_render_every_operation_and_try_it_out_works(base_url: str, browser: Browser) -> None:
     browser.open(f"{base_url}/docs")
     expected = operations()
-    count = wait_for(browser, f"document.querySelectorAll('.opblock').length >= {len(expected)} && "
-                              "document.querySelectorAll('.opblock').length")
+    count = wait_in_page(browser, f"document.querySelectorAll('.opblock').length >= {len(expected)} && "
+                                  "document.querySelectorAll('.opblock').length")
     assert count == len(expected)
     rendered = browser.evaluate(
         "[...document.querySelectorAll('.opblock-summary')].map(e => "
@@ -84,10 +84,10 @@ def test_docs_render_every_operation_and_try_it_out_works(base_url: str, browser
       (block.querySelector('.opblock-summary-control') || block.querySelector('.opblock-summary')).click();
       return true;
     })()""")
-    wait_for(browser, "!!document.querySelector('.opblock-get.is-open .execute')")
+    wait_in_page(browser, "!!document.querySelector('.opblock-get.is-open .execute')")
     browser.evaluate("document.querySelector('.opblock-get.is-open .execute').click(), true")
     cell = "document.querySelector('.opblock-get.is-open .live-responses-table tbody .response-col_status')"
-    status = wait_for(browser, f"{cell} && {cell}.textContent.trim()")
+    status = wait_in_page(browser, f"{cell} && {cell}.textContent.trim()")
     assert status == "200"
     shown = browser.evaluate("document.querySelector('.opblock-get.is-open .live-responses-table "
                              ".microlight, .opblock-get.is-open .live-responses-table pre').textContent")

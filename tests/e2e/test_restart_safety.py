@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +27,7 @@ import requests
 
 from tests.e2e.client import ADMIN_EMAIL, ADMIN_PASSWORD, STACK_ENV, TIMEOUT, Player, log_in, sign_up
 from tests.support import localstripe
+from tests.support.waiting import wait_till
 
 pytestmark = pytest.mark.slow
 
@@ -39,16 +39,6 @@ RETRY_AFTER_SECONDS = 20  # the notifications queue's maxReceiveCount is 6: a fe
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _wait_for(what: str, check: Callable[[], Any], seconds: float, every: float = 1.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
 class RefusingSendGrid:
@@ -184,7 +174,7 @@ def test_a_restart_mid_contest_loses_no_order_payment_timer_or_email(
         pending = api.post(f"/v1/contests/{paid_id}/entries", player)
         assert pending.status_code == 202 and pending.json()["status"] == "pending_payment", pending.text
         intent_id = pending.json()["payment"]["paymentIntentId"]
-        _wait_for("the contest to start",
+        wait_till("the contest to start",
                   lambda: api.get(f"/v1/contests/{contest_id}", player)["status"] == "active", 30)
 
         orders = f"/v1/contests/{contest_id}/orders"
@@ -199,7 +189,7 @@ def test_a_restart_mid_contest_loses_no_order_payment_timer_or_email(
         cash_before = api.get(f"/v1/contests/{contest_id}/portfolio", player)["cash"]
 
         # The join's entry_confirmed (and the start's contest_starting) met the 429 and wait in the queue.
-        _wait_for("the sender to try the player's email", lambda: any(
+        wait_till("the sender to try the player's email", lambda: any(
             to == player.email for to, _, _ in refusing_sendgrid.attempts), 30, every=0.25)
         for order_id in (never_id, later_id):
             assert api.get(f"{orders}/{order_id}", player)["status"] == "open"
@@ -219,23 +209,23 @@ def test_a_restart_mid_contest_loses_no_order_payment_timer_or_email(
         # The pending payment: paid now, at the localstripe that kept its PaymentIntent; the webhook alone (joining
         # again never reads Stripe) makes the entry active.
         assert localstripe.pay(second.stripe_url, intent_id)["status"] == "succeeded"
-        _wait_for("the paid entry to become active", lambda: api.post(
+        wait_till("the paid entry to become active", lambda: api.post(
             f"/v1/contests/{paid_id}/entries", player).json()["status"] == "active", 30, every=0.5)
 
         # Every email that waited in the queue goes (the restored message keeps its id, so the at-most-once marker
         # its first attempt claimed is still its own).
         mail_url = second.mail_url
-        _wait_for("the queued emails to go after the restart",
+        wait_till("the queued emails to go after the restart",
                   lambda: tried <= set(_mails(mail_url, player.email)), RETRY_AFTER_SECONDS + 40)
-        filled = _wait_for("the crossable order to fill", lambda: (
+        filled = wait_till("the crossable order to fill", lambda: (
             order if (order := api.get(f"{orders}/{later_id}", player))["status"] == "filled" else None),
             max(0.0, (fills_from + 2 * MINUTE - datetime.now(UTC)).total_seconds()) + 20)
         assert Decimal(filled["filledPrice"]) <= limit and filled["filledQuantity"] == "3"
 
-        _wait_for("the contest to end on time", lambda: api.get(
+        wait_till("the contest to end on time", lambda: api.get(
             f"/v1/contests/{contest_id}", player)["status"] == "ended",
             max(0.0, (ends - datetime.now(UTC)).total_seconds()) + 30)
-        _wait_for("the never-crossed order to expire at the end",
+        wait_till("the never-crossed order to expire at the end",
                   lambda: api.get(f"{orders}/{never_id}", player)["status"] == "expired", 20)
         # ... once each: no email twice, whatever was retried before and after the restart.
         mails = _mails(mail_url, player.email)

@@ -9,7 +9,6 @@ quote. It takes about two and a half minutes: the fill waits for a minute bounda
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import requests
 
 from tests.e2e.client import TIMEOUT, Player, assert_envelope, sign_up
+from tests.support.waiting import wait_till
 
 CONTEST_SECONDS = 150  # the fill comes at the first minute boundary after the order; the end comes after
 MINUTE = timedelta(minutes=1)
@@ -25,16 +25,6 @@ CENT = Decimal("0.01")
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _wait_for(what: str, check: Callable[[], Any], seconds: float) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(1)
-    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
 
 
 def _start_contest(base_url: str, admin: Player, player: Player) -> str:
@@ -49,7 +39,7 @@ def _start_contest(base_url: str, admin: Player, player: Player) -> str:
     assert published.status_code == 200, published.text
     joined = requests.post(f"{base_url}/v1/contests/{contest_id}/entries", headers=player.auth, timeout=TIMEOUT)
     assert joined.status_code == 201, joined.text
-    _wait_for("the contest to start", lambda: _status(base_url, contest_id, player) == "active", 30)
+    wait_till("the contest to start", lambda: _status(base_url, contest_id, player) == "active", 30)
     return contest_id
 
 
@@ -140,10 +130,10 @@ def test_market_and_limit_orders_fill_expire_and_value_the_portfolio(base_url: s
         order = _get_order(base_url, contest_id, player, opened.json()["id"])
         return order if order["status"] == "filled" else None
 
-    fill = _wait_for(f"the {symbol} limit order to fill on a refresh", filled, 90)
+    fill = wait_till(f"the {symbol} limit order to fill on a refresh", filled, 90)
     assert Decimal(fill["filledPrice"]) <= limit and fill["quote"]["asOf"] > opened.json()["quote"]["asOf"]
 
-    _wait_for("the contest to end", lambda: _status(base_url, contest_id, player) == "ended", CONTEST_SECONDS + 30)
+    wait_till("the contest to end", lambda: _status(base_url, contest_id, player) == "ended", CONTEST_SECONDS + 30)
     expired = _get_order(base_url, contest_id, player, never.json()["id"])
     assert expired["status"] == "expired", expired
     final = _portfolio(base_url, contest_id, player)

@@ -17,7 +17,7 @@ from tests.support import faults
 from tests.support.events import HttpAnswer, api_event, call
 from tests.support.faults import Injector
 from tests.unit.contests.helpers import World
-from tests.unit.leaderboard.support import START, T0, FixedPrices, entry_item, make_contest, put_entries
+from tests.support.leaderboard import START, T0, FixedPrices, entry_item, make_contest, put_entries
 
 ENTRIES = 30
 
@@ -48,7 +48,7 @@ def seeded(world: World) -> tuple[Any, list[Any]]:
 
 
 def recompute(contest: Any, at: Any = T0) -> Any:
-    from tickerleague.services import leaderboard
+    from tickerleague.services import leaderboard_recompute as leaderboard
 
     return leaderboard.recompute_contest(contest, at, FixedPrices({}), incremental=False)
 

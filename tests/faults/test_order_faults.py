@@ -17,7 +17,7 @@ from tests.support import faults
 from tests.support.events import Caller, HttpAnswer, api_event, call
 from tests.support.faults import Injector, assert_retryable
 from tests.unit.contests.helpers import World as People
-from tests.unit.trading.helpers import World, make_world
+from tests.support.trading import World, make_world
 
 START = Decimal("100000.00")
 PRICE = "187.43"

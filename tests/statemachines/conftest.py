@@ -57,7 +57,7 @@ def lifecycle_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[...,
     from moto import mock_aws
     from tickerleague.adapters import events, stepfunctions
     from tickerleague.adapters.dynamodb.base import bind_table
-    from tickerleague.adapters.dynamodb.entries import _client
+    from tickerleague.adapters.dynamodb.plumbing import _client
     from tickerleague.config import settings
 
     from infra.local.invoke import Invoker

@@ -21,7 +21,7 @@ def reset_process_caches() -> None:
         active.forget_active_symbol_cache()  # symbols this container added to the active set
     if (principals := _loaded("tickerleague.services.principals")) is not None:
         principals.clear_cache()  # account status behind bearer tokens
-    if (board := _loaded("tickerleague.services.leaderboard")) is not None:
+    if (board := _loaded("tickerleague.services.leaderboard_recompute")) is not None:
         board.forget_warm_state()  # the recompute's warm boards
     if (market := _loaded("tickerleague.services.market")) is not None:
         market.default_cache().clear()  # quotes fetched by this container

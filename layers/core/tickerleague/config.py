@@ -115,10 +115,6 @@ class Settings:
     local_stripe_webhook_secret: str = "whsec_local_development"  # local only: localstripe's webhook secret
     local_stripe_port: int = 8420  # local stack only: localstripe's port
 
-    @property
-    def is_local(self) -> bool:
-        return self.local_stack
-
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:

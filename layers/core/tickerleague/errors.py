@@ -1,8 +1,11 @@
 """Domain errors carry a contract code; the HTTP edge chooses the status (`tickerleague.http.statuses`, one table
 from code to status) and `tickerleague.http.envelope` turns them into the envelope.
 
-Services and domain/ raise these. Only the edge (`tickerleague.http.api`) catches broadly, to log and answer 500;
-the leaderboard recompute catches one contest's failure so the others still run, and re-raises them together.
+Services and domain/ raise these. The edge (`tickerleague.http.api`) catches every other exception, to log and
+answer 500. Below it an `except Exception` is kept for a reason named beside it, and logs or re-raises: the
+leaderboard recompute (one contest's failure must not stop the others; re-raised together), best-effort event
+publishing after a committed change (`adapters/events.py`, `services/payments.py`, `services/account.py`), the
+health check (a failed probe is its answer) and the e-mail sender (releases the message identity and re-raises).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import pytest
 def contests_ddb(ddb_table: str) -> Iterator[str]:
     """The code pointed at `ddb_table` (fresh clients and model bindings before and after)."""
     from tickerleague.adapters.dynamodb.base import bind_table
-    from tickerleague.adapters.dynamodb.entries import _client
+    from tickerleague.adapters.dynamodb.plumbing import _client
     from tickerleague.config import settings
 
     settings.cache_clear()

@@ -57,7 +57,8 @@ def attempt(principal: Principal, contest_id: str) -> tuple[str, str | None]:
 def stored(contest_id: str) -> tuple[int, int, int]:
     """(entryCount on the contest, entry items, entry-id markers), read back from the table."""
     from tickerleague.adapters.dynamodb import contests as repo
-    from tickerleague.adapters.dynamodb.entries import client, contest_entries_partition
+    from tickerleague.adapters.dynamodb.entries import contest_entries_partition
+    from tickerleague.adapters.dynamodb.plumbing import client
     from tickerleague.config import settings
 
     contest = repo.get(contest_id, consistent=True)

@@ -10,15 +10,17 @@ from decimal import Decimal
 
 import pytest
 from tickerleague.adapters.dynamodb import leaderboard as board
+from tickerleague.adapters.dynamodb.plumbing import Meter
+from tickerleague.adapters.dynamodb.prices import StoredPrices
 from tickerleague.domain.contests import Contest
 from tickerleague.domain.entries import Entry
 from tickerleague.domain.trading import value
 from tickerleague.http.paging import CURSORS
 from tickerleague.http.principal import Principal
-from tickerleague.services import leaderboard
-from tickerleague.services.leaderboard import StoredPrices
+from tickerleague.services import leaderboard_reads as reads
+from tickerleague.services import leaderboard_recompute as recompute
 
-from tests.unit.leaderboard.support import T0, entry_item, make_contest, put_entries, put_quote, trade
+from tests.support.leaderboard import T0, entry_item, make_contest, put_entries, put_quote, trade
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +41,7 @@ def listed_board(contest: Contest) -> list[tuple[int, str, str, str]]:
     rows: list[tuple[int, str, str, str]] = []
     cursor = None
     while True:
-        page = leaderboard.leaderboard_page(None, contest.contest_id, 100, cursor, cursors=CURSORS)
+        page = reads.leaderboard_page(None, contest.contest_id, 100, cursor, cursors=CURSORS)
         rows += [(row[0], row[1], row[4], row[5]) for row in page.rows]
         cursor = page.next_cursor
         if cursor is None:
@@ -48,7 +50,7 @@ def listed_board(contest: Contest) -> list[tuple[int, str, str, str]]:
 
 @pytest.fixture
 def world(ddb_table: str) -> tuple[Contest, list[Entry], dict[str, Decimal], random.Random]:
-    leaderboard.forget_warm_state()
+    recompute.forget_warm_state()
     rng = random.Random(20261201)
     contest = make_contest()
     prices = {symbol: Decimal(rng.randint(100, 50000)).scaleb(-2) for symbol in SYMBOLS}
@@ -69,7 +71,7 @@ def test_full_then_incremental_recompute_match_brute_force(
         world: tuple[Contest, list[Entry], dict[str, Decimal], random.Random]) -> None:
     contest, entries, prices, rng = world
 
-    first = leaderboard.recompute_contest(contest, T0, StoredPrices())
+    first = recompute.recompute_contest(contest, T0, StoredPrices())
     assert (first.outcome, first.mode, first.entries_read) == ("published", "full", ENTRIES)
     want = expected_board(entries, prices)
     assert listed_board(contest) == want
@@ -82,7 +84,7 @@ def test_full_then_incremental_recompute_match_brute_force(
     for symbol in SYMBOLS[:10]:
         prices[symbol] += Decimal("1.25")
         put_quote(symbol, str(prices[symbol]), T0 + timedelta(seconds=40))
-    second = leaderboard.recompute_contest(contest, T0 + timedelta(minutes=1), StoredPrices())
+    second = recompute.recompute_contest(contest, T0 + timedelta(minutes=1), StoredPrices())
     assert (second.outcome, second.mode, second.entries_read) == ("published", "incremental", len(traders))
     want = expected_board(entries, prices)
     assert listed_board(contest) == want
@@ -91,24 +93,24 @@ def test_full_then_incremental_recompute_match_brute_force(
     rank, entry_id, total, pct = want[1234]
     mine = next(entry for entry in entries if entry.entry_id == entry_id)
     caller = Principal(mine.user_id, "user", "s")
-    assert leaderboard.my_standing(caller, contest.contest_id) == leaderboard.MyStanding(
+    assert reads.my_standing(caller, contest.contest_id) == reads.MyStanding(
         rank, total, pct, len(want), "2026-12-01T15:01:00Z")
-    assert [point.rank for point in leaderboard.history(caller, contest.contest_id)][-1] == rank
+    assert [point.rank for point in reads.history(caller, contest.contest_id)][-1] == rank
 
 
 def test_final_standings_are_frozen_on_dynamodb_local(
         world: tuple[Contest, list[Entry], dict[str, Decimal], random.Random]) -> None:
     contest, entries, prices, _ = world
-    leaderboard.recompute_contest(contest, T0, StoredPrices())
-    final = leaderboard.compute_final_standings(contest.contest_id, contest.ends_at)
+    recompute.recompute_contest(contest, T0, StoredPrices())
+    final = recompute.compute_final_standings(contest.contest_id, contest.ends_at)
     assert final.outcome == "published"
     frozen = listed_board(contest)
     assert frozen == expected_board(entries, prices)  # the last snapshot before endsAt is the one seeded
 
     for symbol in SYMBOLS:
         put_quote(symbol, "1.00", contest.ends_at - timedelta(seconds=1))  # a later-known price before the end
-    again = leaderboard.compute_final_standings(contest.contest_id, contest.ends_at)
-    late = leaderboard.recompute_contest(contest, contest.ends_at - timedelta(seconds=2), StoredPrices())
+    again = recompute.compute_final_standings(contest.contest_id, contest.ends_at)
+    late = recompute.recompute_contest(contest, contest.ends_at - timedelta(seconds=2), StoredPrices())
     assert (again.outcome, late.outcome) == ("skipped_final", "skipped_final")
-    head = board.get_head(contest.contest_id, board.Meter())
+    head = board.get_head(contest.contest_id, Meter())
     assert head is not None and head.final and listed_board(contest) == frozen

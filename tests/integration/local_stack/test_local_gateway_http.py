@@ -12,7 +12,7 @@ import requests
 from infra.local.gateway import GatewayServer, LocalGateway
 from infra.local.invoke import Invoker
 from infra.local.template import load_template
-from tests.fixtures.local_stack.support import TEMPLATE, handler_log
+from tests.support.local_stack import TEMPLATE, handler_log
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from infra.local.moto_setup import local_moto
 from infra.local.queues import QueueRunner, event_rule_pollers, failed_message_ids, sqs_pollers
 from infra.local.resources import create_resources
 from infra.local.template import LocalTemplate, load_template
-from tests.fixtures.local_stack.support import TEMPLATE, handler_log
+from tests.support.local_stack import TEMPLATE, handler_log
 from tests.support.waiting import wait_for
 
 

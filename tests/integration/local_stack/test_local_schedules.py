@@ -13,7 +13,7 @@ from infra.local.invoke import Invoker
 from infra.local.model import ScheduleDef
 from infra.local.schedules import ScheduleRunner, rate_override_from_env
 from infra.local.template import load_template
-from tests.fixtures.local_stack.support import TEMPLATE, handler_log
+from tests.support.local_stack import TEMPLATE, handler_log
 from tests.support.waiting import wait_for
 
 

@@ -14,7 +14,7 @@ import requests
 
 from infra.local.dynamodb_local import REPO_ROOT, free_port, port_in_use
 from infra.local.harness import RunningStack, running_stack
-from tests.fixtures.local_stack.support import TEMPLATE
+from tests.support.local_stack import TEMPLATE
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration

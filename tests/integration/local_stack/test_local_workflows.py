@@ -20,7 +20,7 @@ from infra.local.workflows import (
     stop_running_executions,
     use_utc_process_timezone,
 )
-from tests.fixtures.local_stack.support import TEMPLATE, handler_log
+from tests.support.local_stack import TEMPLATE, handler_log
 from tests.support.waiting import wait_for
 
 

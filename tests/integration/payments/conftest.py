@@ -26,7 +26,7 @@ def payments_env(ddb_table: str, localstripe_url: str, monkeypatch: pytest.Monke
     """The code pointed at the table and localstripe; yields the domain events published (instead of EventBridge)."""
     from tickerleague.adapters import events, stripe_gateway
     from tickerleague.adapters.dynamodb.base import bind_table
-    from tickerleague.adapters.dynamodb.entries import _client
+    from tickerleague.adapters.dynamodb.plumbing import _client
     from tickerleague.config import settings
 
     published: list[Any] = []

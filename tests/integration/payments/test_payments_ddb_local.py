@@ -214,7 +214,7 @@ def test_a_success_after_the_release_into_a_full_contest_is_refunded_at_once(
 
 def test_five_concurrent_refunds_make_one_refund_and_one_audit_event(payments_env: list[Any],
                                                                      localstripe_url: str) -> None:
-    from tickerleague.adapters.dynamodb.entries import client
+    from tickerleague.adapters.dynamodb.plumbing import client
     from tickerleague.config import settings
     from tickerleague.services import payments
 

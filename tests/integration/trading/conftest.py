@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.unit.trading.helpers import World, make_world
+from tests.support.trading import World, make_world
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from tickerleague.services.placement_memory import PlacementMemory
 
 from functions import orders
 from tests.support.events import Caller, api_event, call
-from tests.unit.trading.helpers import World
+from tests.support.trading import World
 
 pytestmark = pytest.mark.integration
 

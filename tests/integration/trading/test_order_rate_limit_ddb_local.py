@@ -22,7 +22,7 @@ from tickerleague.domain.rate_limit import Bucket
 from tickerleague.errors import RateLimited, ServiceUnavailable
 from tickerleague.services.placement_memory import PlacementMemory
 
-from tests.unit.trading.helpers import World
+from tests.support.trading import World
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,7 @@ from tickerleague.errors import RuleViolation, ServiceUnavailable
 from tickerleague.services import reconciliation
 from tickerleague.services.placement_memory import PlacementMemory
 
-from tests.unit.trading.helpers import World
+from tests.support.trading import World
 
 
 def unlocked(world: World) -> World:

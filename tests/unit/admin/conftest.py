@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.unit.admin.support import Crowd, make_crowd
+from tests.support.admin import Crowd, make_crowd
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from functions import admin
-from tests.unit.admin.support import Crowd, admin_call, login, refresh, route
+from tests.support.admin import Crowd, admin_call, login, refresh, route
 from tests.unit.contests.helpers import create, force_status, join
 
 USERS = "/v1/admin/users"
@@ -208,7 +208,8 @@ def test_contest_entries_with_user_and_payment(crowd: Crowd) -> None:
 
 def _add_payment(contest_id: str, user_id: str) -> None:
     """The payment attributes as the payments capability writes them on the entry item."""
-    from tickerleague.adapters.dynamodb.entries import client, entry_key, to_attribute_map
+    from tickerleague.adapters.dynamodb.entries import entry_key
+    from tickerleague.adapters.dynamodb.plumbing import client, to_attribute_map
     from tickerleague.config import settings
 
     client().update_item(

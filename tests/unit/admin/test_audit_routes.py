@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from functions import admin
-from tests.unit.admin.support import Crowd, admin_call, login, refresh
+from tests.support.admin import Crowd, admin_call, login, refresh
 
 AUDIT = "/v1/admin/audit"
 

@@ -300,7 +300,7 @@ def test_a_limiter_outage_admits_the_request(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_round_trips_a_claim_costs_two_writes_and_a_replay_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tickerleague.adapters.dynamodb.entries import client
+    from tickerleague.adapters.dynamodb.plumbing import client
     from tickerleague.config import settings
 
     monkeypatch.setenv("RATE_LIMIT_ENABLED", "0")  # count the idempotency layer alone

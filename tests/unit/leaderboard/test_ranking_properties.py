@@ -186,3 +186,39 @@ def test_epochs_grow_only_when_outgrown_fourfold() -> None:
     grown = ranking.epochs_after(first, 1000, "r3")
     assert grown == [ShardEpoch("r1", 2), ShardEpoch("r3", 16)]
     assert ranking.epochs_after(grown, 10, "r4") == grown  # never shrinks
+
+
+@settings(deadline=None)
+@given(st.lists(st.lists(st.integers(min_value=0, max_value=99), max_size=8, unique=True), min_size=1, max_size=5),
+       st.integers(min_value=1, max_value=12))
+def test_merge_shards_pages_through_every_row_once_in_sort_key_order(
+        shards: list[list[int]], limit: int) -> None:
+    # Each shard's rows, sorted, as (sort key, row); a shard reads at most `limit` rows past its position per page.
+    keyed = [[(f"{key:03d}", (shard, key)) for key in sorted(keys)] for shard, keys in enumerate(shards)]
+    positions: list[str | None] = [None] * len(keyed)
+    listed: list[tuple[int, int]] = []
+    for _ in range(100):
+        per_shard = []
+        for shard, rows in enumerate(keyed):
+            after = positions[shard]
+            rest = [] if after == "" else [row for row in rows if after is None or row[0] > after]
+            per_shard.append((rest[:limit], len(rest) <= limit))
+        page, positions = ranking.merge_shards(per_shard, positions, limit)
+        assert len(page) <= limit
+        listed += page
+        if all(position == "" for position in positions):
+            break
+    assert all(position == "" for position in positions)  # every shard ends exhausted: the cursor stops
+    everything = sorted((f"{key:03d}", shard) for shard, keys in enumerate(shards) for key in keys)
+    assert listed == [(shard, int(key)) for key, shard in everything]
+
+
+def test_merge_changes_keeps_the_newer_version_of_each_entry() -> None:
+    def facts(entry_id: str, version: int) -> EntryFacts:
+        return EntryFacts(entry_id, "u", "n", "2026-12-01T14:00:00.000Z", Decimal(100), Decimal(version), (), version,
+                          True)
+
+    known = {"a": facts("a", 3), "b": facts("b", 1)}
+    merged = ranking.merge_changes(known, [facts("a", 2), facts("b", 2), facts("c", 0), facts("b", 1)])
+    assert {entry_id: item.version for entry_id, item in merged.items()} == {"a": 3, "b": 2, "c": 0}
+    assert known["b"].version == 1  # the remembered entries are not changed in place

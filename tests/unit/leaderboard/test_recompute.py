@@ -7,12 +7,13 @@ from decimal import Decimal
 
 import pytest
 from tickerleague.adapters.dynamodb import leaderboard as board
-from tickerleague.adapters.dynamodb.leaderboard import Meter
+from tickerleague.adapters.dynamodb.plumbing import Meter
 from tickerleague.domain.contests import ContestStatus
 from tickerleague.http.principal import Principal
-from tickerleague.services import leaderboard
+from tickerleague.services import leaderboard_reads as reads
+from tickerleague.services import leaderboard_recompute as recompute
 
-from tests.unit.leaderboard.support import (
+from tests.support.leaderboard import (
     T0,
     FixedContests,
     FixedPrices,
@@ -31,8 +32,8 @@ def _head(contest_id: str) -> board.BoardHead:
     return head
 
 
-def _me(contest_id: str, user_id: str) -> leaderboard.MyStanding:
-    return leaderboard.my_standing(Principal(user_id, "user", "s"), contest_id, T0)
+def _me(contest_id: str, user_id: str) -> reads.MyStanding:
+    return reads.my_standing(Principal(user_id, "user", "s"), contest_id, T0)
 
 
 def test_full_recompute_ranks_values_and_publishes_a_run() -> None:
@@ -43,7 +44,7 @@ def test_full_recompute_ranks_values_and_publishes_a_run() -> None:
     poor = add_entry(contest, cash=Decimal("1000.00"), positions={"MSFT": ("10", "99000.00")})  # 1000 + 10x100.5
     add_entry(contest, status="pending_payment", cash=Decimal("999999.00"))  # not ranked
 
-    report = leaderboard.recompute_contest(contest, T0, FixedPrices({"AAPL": "200", "MSFT": "100.50"}))
+    report = recompute.recompute_contest(contest, T0, FixedPrices({"AAPL": "200", "MSFT": "100.50"}))
 
     assert (report.outcome, report.mode, report.ranked) == ("published", "full", 4)
     head = _head(contest.contest_id)
@@ -54,7 +55,7 @@ def test_full_recompute_ranks_values_and_publishes_a_run() -> None:
         (2, tied_late.entry_id, "100000.00", "0.0000"),
         (4, poor.entry_id, "2005.00", "-97.9950"),
     ]
-    assert _me(contest.contest_id, poor.user_id) == leaderboard.MyStanding(
+    assert _me(contest.contest_id, poor.user_id) == reads.MyStanding(
         4, "2005.00", "-97.9950", 4, "2026-12-01T15:00:00Z"
     )
 
@@ -64,12 +65,12 @@ def test_incremental_recompute_reads_only_changed_entries_and_reprices_the_rest(
     holders = [add_entry(contest, cash=Decimal("0.00"), positions={"AAPL": ("500", "100000.00")}) for _ in range(5)]
     idle = [add_entry(contest) for _ in range(20)]
     prices = FixedPrices({"AAPL": "200"})
-    first = leaderboard.recompute_contest(contest, T0, prices)
+    first = recompute.recompute_contest(contest, T0, prices)
     assert (first.mode, first.entries_read) == ("full", 25)
 
     trader = trade(idle[3], T0 + timedelta(seconds=30), cash=Decimal("0.00"), positions={"AAPL": ("500", "100000.00")})
     prices.prices["AAPL"] = Decimal("210")
-    second = leaderboard.recompute_contest(contest, T0 + MINUTE, prices)
+    second = recompute.recompute_contest(contest, T0 + MINUTE, prices)
 
     assert (second.mode, second.entries_read, second.outcome) == ("incremental", 1, "published")
     head = _head(contest.contest_id)
@@ -83,9 +84,9 @@ def test_status_change_seen_by_the_change_feed_drops_the_entry() -> None:
     contest = make_contest()
     keep, refunded = add_entry(contest), add_entry(contest)
     prices = FixedPrices({})
-    leaderboard.recompute_contest(contest, T0, prices)
+    recompute.recompute_contest(contest, T0, prices)
     trade(refunded, T0 + timedelta(seconds=10), status="refunded")
-    leaderboard.recompute_contest(contest, T0 + MINUTE, prices)
+    recompute.recompute_contest(contest, T0 + MINUTE, prices)
     head = _head(contest.contest_id)
     assert [row[1] for row in head.rows] == [keep.entry_id] and head.out_of == 1
 
@@ -94,8 +95,8 @@ def test_nothing_changed_redates_the_run_instead_of_writing_one() -> None:
     contest = make_contest()
     add_entry(contest, positions={"AAPL": ("1", "1.00")})
     prices = FixedPrices({"AAPL": "5"})
-    first = leaderboard.recompute_contest(contest, T0, prices)
-    second = leaderboard.recompute_contest(contest, T0 + MINUTE, prices)
+    first = recompute.recompute_contest(contest, T0, prices)
+    second = recompute.recompute_contest(contest, T0 + MINUTE, prices)
     assert second.outcome == "unchanged" and second.run_id == first.run_id
     assert second.meter.items_written == 1  # the head's asOf, nothing else
     head = _head(contest.contest_id)
@@ -106,19 +107,19 @@ def test_a_cold_container_reads_everything_again() -> None:
     contest = make_contest()
     for _ in range(3):
         add_entry(contest)
-    leaderboard.recompute_contest(contest, T0, FixedPrices({}))
-    leaderboard.forget_warm_state()
-    report = leaderboard.recompute_contest(contest, T0 + MINUTE, FixedPrices({}))
+    recompute.recompute_contest(contest, T0, FixedPrices({}))
+    recompute.forget_warm_state()
+    report = recompute.recompute_contest(contest, T0 + MINUTE, FixedPrices({}))
     assert (report.mode, report.entries_read, report.outcome) == ("full", 3, "published")
 
 
 def test_an_older_run_never_replaces_a_newer_one() -> None:
     contest = make_contest()
     add_entry(contest)
-    leaderboard.recompute_contest(contest, T0 + MINUTE, FixedPrices({}))
+    recompute.recompute_contest(contest, T0 + MINUTE, FixedPrices({}))
     newer = _head(contest.contest_id).run_id
-    leaderboard.forget_warm_state()
-    late = leaderboard.recompute_contest(contest, T0, FixedPrices({}))  # a slow run that started earlier
+    recompute.forget_warm_state()
+    late = recompute.recompute_contest(contest, T0, FixedPrices({}))  # a slow run that started earlier
     assert late.outcome == "superseded"
     assert _head(contest.contest_id).run_id == newer
 
@@ -126,7 +127,7 @@ def test_an_older_run_never_replaces_a_newer_one() -> None:
 def test_contest_past_its_end_is_left_to_the_end_step() -> None:
     contest = make_contest(ends_at=T0)
     add_entry(contest)
-    assert leaderboard.recompute_contest(contest, T0, FixedPrices({})).outcome == "skipped_ended"
+    assert recompute.recompute_contest(contest, T0, FixedPrices({})).outcome == "skipped_ended"
     assert board.get_head(contest.contest_id, Meter()) is None
 
 
@@ -138,9 +139,9 @@ def test_final_standings_use_prices_at_ends_at_and_never_change() -> None:
     loser = add_entry(contest)
     put_quote("AAPL", "99.00", ends - timedelta(minutes=5))  # the last price at or before endsAt
     put_quote("AAPL", "150.00", ends + timedelta(minutes=1))  # after the end: must not count
-    leaderboard.recompute_contest(contest, T0, FixedPrices({"AAPL": "120"}))
+    recompute.recompute_contest(contest, T0, FixedPrices({"AAPL": "120"}))
 
-    final = leaderboard.compute_final_standings(contest.contest_id, ends, contests=directory)
+    final = recompute.compute_final_standings(contest.contest_id, ends, contests=directory)
 
     assert final.outcome == "published"
     head = _head(contest.contest_id)
@@ -150,11 +151,11 @@ def test_final_standings_use_prices_at_ends_at_and_never_change() -> None:
 
     # Later quotes, a retried end step, a recompute that was still running: nothing moves.
     trade(winner, ends + timedelta(seconds=1), cash=Decimal("500000.00"))
-    again = leaderboard.compute_final_standings(
+    again = recompute.compute_final_standings(
         contest.contest_id, ends, prices=FixedPrices({"AAPL": "1"}), contests=directory
     )
     assert again.outcome == "skipped_final"
-    late = leaderboard.recompute_contest(contest, ends - timedelta(seconds=1), FixedPrices({"AAPL": "500"}))
+    late = recompute.recompute_contest(contest, ends - timedelta(seconds=1), FixedPrices({"AAPL": "500"}))
     assert late.outcome == "skipped_final"
     assert (_head(contest.contest_id), _me(contest.contest_id, winner.user_id)) == frozen
 
@@ -162,12 +163,12 @@ def test_final_standings_use_prices_at_ends_at_and_never_change() -> None:
 def test_final_publish_is_conditional_on_no_final_run() -> None:
     contest = make_contest()
     add_entry(contest)
-    leaderboard.compute_final_standings(
+    recompute.compute_final_standings(
         contest.contest_id, contest.ends_at, prices=FixedPrices({}), contests=FixedContests(contest)
     )
     head = _head(contest.contest_id)
     # Even a run that slipped past the read-first check is refused by the head's condition.
-    run = leaderboard._run(contest, "OTHER", contest.ends_at, [], head, final=True)
+    run = recompute._run(contest, "OTHER", contest.ends_at, [], head, final=True)
     assert board.publish(run, Meter()) is False
     assert _head(contest.contest_id).rows == head.rows
 
@@ -178,7 +179,7 @@ def test_recompute_active_takes_every_active_contest_and_reads_each_quote_once()
     for contest in (one, two, scheduled):
         add_entry(contest, positions={"AAPL": ("1", "1.00")})
     prices = FixedPrices({"AAPL": "10"})
-    reports = leaderboard.recompute_active(T0, prices=prices, contests=FixedContests(one, two, scheduled))
+    reports = recompute.recompute_active(T0, prices=prices, contests=FixedContests(one, two, scheduled))
     assert sorted(report.contest_id for report in reports) == sorted([one.contest_id, two.contest_id])
     assert prices.latest_calls == [["AAPL"]]
     assert board.get_head(scheduled.contest_id, Meter()) is None
@@ -187,16 +188,16 @@ def test_recompute_active_takes_every_active_contest_and_reads_each_quote_once()
 def test_a_failing_contest_does_not_stop_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
     good, bad = make_contest(), make_contest()
     add_entry(good)
-    real = leaderboard.recompute_contest
+    real = recompute.recompute_contest
 
     def flaky(contest, now, prices, **kwargs):  # type: ignore[no-untyped-def]
         if contest.contest_id == bad.contest_id:
             raise RuntimeError("boom")
         return real(contest, now, prices, **kwargs)
 
-    monkeypatch.setattr(leaderboard, "recompute_contest", flaky)
-    with pytest.raises(leaderboard.RecomputeFailed):
-        leaderboard.recompute_active(T0, prices=FixedPrices({}), contests=FixedContests(good, bad))
+    monkeypatch.setattr(recompute, "recompute_contest", flaky)
+    with pytest.raises(recompute.RecomputeFailed):
+        recompute.recompute_active(T0, prices=FixedPrices({}), contests=FixedContests(good, bad))
     assert board.get_head(good.contest_id, Meter()) is not None
 
 
@@ -211,9 +212,9 @@ def test_recompute_metrics_time_each_run_and_count_the_entries_it_read_as_change
     directory, prices = FixedContests(one, two), FixedPrices({"AAPL": "10"})
     metrics = MetricsCapture(monkeypatch, capsys)
 
-    leaderboard.recompute_active(T0, prices=prices, contests=directory)
+    recompute.recompute_active(T0, prices=prices, contests=directory)
     trade(movers[0], T0 + timedelta(seconds=30), cash=Decimal("90000.00"), positions={"AAPL": ("1000", "10000.00")})
-    leaderboard.recompute_active(T0 + MINUTE, prices=prices, contests=directory)
+    recompute.recompute_active(T0 + MINUTE, prices=prices, contests=directory)
     written = metrics.take()
     assert sorted(row for row in written if row[0] == "LeaderboardEntriesChanged") == [
         ("LeaderboardEntriesChanged", 0.0, {"mode": "incremental"}),  # two: nothing changed
@@ -225,8 +226,8 @@ def test_recompute_metrics_time_each_run_and_count_the_entries_it_read_as_change
     assert [row[2] for row in timings] == [{"mode": "live"}] * 2  # one per run, not per contest
     assert all(row[1] >= 0 for row in timings)
 
-    leaderboard.compute_final_standings(one.contest_id, one.ends_at, prices=prices, contests=directory)
-    leaderboard.compute_final_standings(one.contest_id, one.ends_at, prices=prices, contests=directory)  # retried
+    recompute.compute_final_standings(one.contest_id, one.ends_at, prices=prices, contests=directory)
+    recompute.compute_final_standings(one.contest_id, one.ends_at, prices=prices, contests=directory)  # retried
     final = metrics.take()
     assert [row for row in final if row[0] == "LeaderboardEntriesChanged"] == [
         ("LeaderboardEntriesChanged", 3.0, {"mode": "final"})]  # the retry found the final run: nothing read
@@ -242,8 +243,8 @@ def test_a_failing_recompute_is_still_timed(monkeypatch: pytest.MonkeyPatch,
     def broken(contest, now, prices, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(leaderboard, "recompute_contest", broken)
+    monkeypatch.setattr(recompute, "recompute_contest", broken)
     metrics = MetricsCapture(monkeypatch, capsys)
-    with pytest.raises(leaderboard.RecomputeFailed):
-        leaderboard.recompute_active(T0, prices=FixedPrices({}), contests=FixedContests(bad))
+    with pytest.raises(recompute.RecomputeFailed):
+        recompute.recompute_active(T0, prices=FixedPrices({}), contests=FixedContests(bad))
     assert metrics.units() == {"LeaderboardRecomputeMs": "Milliseconds"}  # the run's time, though it failed

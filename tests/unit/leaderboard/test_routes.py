@@ -9,15 +9,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb import leaderboard as board
+from tickerleague.adapters.dynamodb import plumbing
+from tickerleague.adapters.dynamodb.plumbing import Meter
 from tickerleague.config import settings
 from tickerleague.domain.contests import Contest, ContestStatus, Visibility
-from tickerleague.services import leaderboard
+from tickerleague.services import leaderboard_recompute
 
 from functions import leaderboard as routes
 from tests.support.events import Caller, HttpAnswer, api_event, call
-from tests.unit.leaderboard.support import (
+from tests.support.leaderboard import (
     START,
     T0,
     FixedContests,
@@ -83,7 +84,7 @@ def history_in(contest_id: str, caller: Caller | None) -> HttpAnswer:
 
 
 def recompute(contest: Contest, at: datetime = T0, prices: dict[str, str] | None = None) -> None:
-    report = leaderboard.recompute_contest(contest, at, FixedPrices(prices or {}))
+    report = leaderboard_recompute.recompute_contest(contest, at, FixedPrices(prices or {}))
     assert report.outcome in ("published", "unchanged")
 
 
@@ -142,7 +143,7 @@ def test_a_cursor_keeps_reading_the_run_it_started_on() -> None:
     recompute(contest)
     first = board_of(contest.contest_id, query={"limit": "10"})
     # The standings change underneath: the reader still gets a consistent second page of the first run.
-    from tests.unit.leaderboard.support import trade
+    from tests.support.leaderboard import trade
 
     trade(entries[25], T0 + timedelta(seconds=5), cash=Decimal("999999.00"))
     recompute(contest, T0 + MINUTE)
@@ -156,8 +157,8 @@ def test_a_cursor_whose_run_expired_continues_in_the_current_run() -> None:
     contest, entries = seeded(30)
     recompute(contest)
     first = board_of(contest.contest_id, query={"limit": "10"})
-    run_id = board.get_head(contest.contest_id, board.Meter()).run_id  # type: ignore[union-attr]
-    client, table = entries_table.client(), settings().table_name
+    run_id = board.get_head(contest.contest_id, Meter()).run_id  # type: ignore[union-attr]
+    client, table = plumbing.client(), settings().table_name
     for page in range(3):  # TTL removed the old run's pages
         client.delete_item(TableName=table, Key=board._key(board.page_key(contest.contest_id, run_id, page)))
     second = board_of(contest.contest_id, query={"limit": "10", "cursor": first.body["nextCursor"]})
@@ -244,7 +245,7 @@ def test_before_the_first_standings_everyone_is_tied_at_starting_cash_in_joining
 
 def test_final_standings_say_final() -> None:
     contest, _ = seeded(3)
-    leaderboard.compute_final_standings(
+    leaderboard_recompute.compute_final_standings(
         contest.contest_id, contest.ends_at, prices=FixedPrices({}), contests=FixedContests(contest)
     )
     answer = board_of(contest.contest_id)
@@ -317,7 +318,7 @@ def test_history_has_one_point_per_recompute_oldest_first() -> None:
 def test_history_includes_the_final_point_and_404s_strangers() -> None:
     contest, entries = seeded(3)
     recompute(contest)
-    leaderboard.compute_final_standings(
+    leaderboard_recompute.compute_final_standings(
         contest.contest_id, contest.ends_at, prices=FixedPrices({}), contests=FixedContests(contest)
     )
     points = history_in(contest.contest_id, Caller(entries[0].user_id)).body["items"]

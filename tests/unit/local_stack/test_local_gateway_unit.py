@@ -12,7 +12,7 @@ from infra.local.apigw_events import HttpRequest
 from infra.local.gateway import MAX_BODY_BYTES, LocalGateway
 from infra.local.invoke import Invoker
 from infra.local.template import load_template
-from tests.fixtures.local_stack.support import HANDLERS, handler_log
+from tests.support.local_stack import HANDLERS, handler_log
 
 
 class FakeClock:

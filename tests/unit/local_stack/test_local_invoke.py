@@ -11,7 +11,7 @@ import pytest
 from infra.local.invoke import EnvironmentConflictError, Invoker, make_context, merged_environment
 from infra.local.model import FunctionDef
 from infra.local.template import load_template
-from tests.fixtures.local_stack.support import TEMPLATE, handler_log
+from tests.support.local_stack import TEMPLATE, handler_log
 
 
 def function(logical_id: str, env: dict[str, str], **changes: object) -> FunctionDef:

@@ -17,7 +17,7 @@ from infra.local.stack import (
     parse_args,
     wipe_state,
 )
-from tests.fixtures.local_stack.support import TEMPLATE
+from tests.support.local_stack import TEMPLATE
 
 
 def test_second_lock_names_the_running_instance(tmp_path: Path) -> None:

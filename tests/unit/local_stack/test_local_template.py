@@ -13,7 +13,7 @@ from moto import mock_aws
 from infra.local.cfn_yaml import load_cfn_yaml
 from infra.local.intrinsics import TemplateError
 from infra.local.template import LocalTemplate, load_template, merge_globals, table_create_kwargs
-from tests.fixtures.local_stack.support import FIXTURE_DIR, TEMPLATE
+from tests.support.local_stack import FIXTURE_DIR, TEMPLATE
 
 ACCOUNT = "123456789012"
 

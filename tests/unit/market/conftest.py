@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.market.support import FakeMonotonic
+from tests.support.market import FakeMonotonic
 
 
 @pytest.fixture

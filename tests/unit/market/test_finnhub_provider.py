@@ -13,7 +13,7 @@ from responses import matchers
 from tickerleague.adapters.quotes.finnhub import FinnhubQuoteProvider
 from tickerleague.domain.quotes import QuoteProviderError
 
-from tests.unit.market.support import NOW, FakeMonotonic, recorded
+from tests.support.market import NOW, FakeMonotonic, recorded
 
 URL = "https://finnhub.io/api/v1/quote"
 KEY = "test-finnhub-key"

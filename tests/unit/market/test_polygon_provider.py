@@ -15,7 +15,7 @@ from responses import matchers
 from tickerleague.adapters.quotes.polygon import PolygonQuoteProvider
 from tickerleague.domain.quotes import QuoteProviderError
 
-from tests.unit.market.support import NOW, FakeMonotonic, recorded
+from tests.support.market import NOW, FakeMonotonic, recorded
 
 BASE = "https://api.polygon.io"
 URL = f"{BASE}/v2/snapshot/locale/us/markets/stocks/tickers"

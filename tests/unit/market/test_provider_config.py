@@ -14,7 +14,7 @@ from tickerleague.adapters.quotes.simulated import SimulatedQuoteProvider
 from tickerleague.config import settings
 from tickerleague.domain.quotes import QuoteProviderError
 
-from tests.unit.market.support import recorded
+from tests.support.market import recorded
 
 
 @pytest.fixture(autouse=True)

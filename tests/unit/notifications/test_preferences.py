@@ -15,7 +15,7 @@ import pytest
 from tickerleague.services.notifications import Outcome, SenderPorts, handle_message
 
 from functions import account, auth
-from tests.unit.admin.support import route
+from tests.support.admin import route
 from tests.unit.contests.helpers import make_person
 from tests.unit.notifications.conftest import FakeQueue
 from tests.unit.notifications.support import ReplayServer, make_contest, seed_entries
@@ -47,7 +47,7 @@ def _deliver(body: dict[str, Any], name: str) -> Outcome:
 
 def test_reminders_off_in_patch_me_stop_starting_and_ended_but_not_transactional_mail(
         sendgrid_replay: ReplayServer) -> None:
-    from tickerleague.services.leaderboard import compute_final_standings
+    from tickerleague.services.leaderboard_recompute import compute_final_standings
 
     ava = make_person("ava.quiet@example.com", "Ava")
     ben = make_person("ben.keen@example.com", "Ben")

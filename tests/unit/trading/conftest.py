@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.unit.trading.helpers import World, make_world
+from tests.support.trading import World, make_world
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def trading_table() -> Iterator[str]:
         settings.cache_clear()
         import boto3
         from tickerleague.adapters.dynamodb.base import bind_table
-        from tickerleague.adapters.dynamodb.entries import _client
+        from tickerleague.adapters.dynamodb.plumbing import _client
 
         _client.cache_clear()
         create_table(boto3.client("dynamodb", region_name="us-east-1"), name)
@@ -38,7 +38,7 @@ def trading_table() -> Iterator[str]:
 
 
 def _empty(table: str) -> None:
-    from tickerleague.adapters.dynamodb.entries import client
+    from tickerleague.adapters.dynamodb.plumbing import client
 
     dynamodb = client()
     for page in dynamodb.get_paginator("scan").paginate(TableName=table, ProjectionExpression="PK, SK"):

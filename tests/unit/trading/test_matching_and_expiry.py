@@ -15,7 +15,7 @@ from tickerleague.domain.trading import ledger_imbalance
 from tickerleague.services import lifecycle_hooks
 from tickerleague.services.matching import expire_contest_orders, match_open_orders
 
-from tests.unit.trading.helpers import ClosedCalendar, D, World
+from tests.support.trading import ClosedCalendar, D, World
 
 
 def run(world: World, at: datetime, calendar: Any = None, contests: dict[str, Any] | None = None) -> Any:

@@ -11,7 +11,7 @@ from tickerleague.clock import utcnow
 
 from functions import orders, stocks
 from tests.support.events import Caller, HttpAnswer, api_event, call
-from tests.unit.trading.helpers import World
+from tests.support.trading import World
 
 ALICE = Caller("alice")
 BOB = Caller("bob")

@@ -17,7 +17,7 @@ from tickerleague.errors import DomainError
 
 from functions import orders
 from tests.support.events import Caller, HttpAnswer, api_event, call
-from tests.unit.trading.helpers import D, World
+from tests.support.trading import D, World
 
 ALICE = Caller("alice")
 BUY = {"symbol": "AAPL", "side": "buy", "quantity": "2", "type": "market"}

@@ -18,7 +18,7 @@ from tickerleague.services.placement_memory import PlacementMemory
 
 from functions import orders
 from tests.support.events import Caller, HttpAnswer, api_event, call
-from tests.unit.trading.helpers import NOW, World, principal
+from tests.support.trading import NOW, World, principal
 
 LIMIT = Bucket("orders", 3, Decimal("0.01"))  # 100 s a token: nothing refills during a test
 INTERVAL_MS = 100_000
@@ -46,7 +46,7 @@ class Operations:
 
 @pytest.fixture
 def operations() -> Iterator[Operations]:
-    from tickerleague.adapters.dynamodb.entries import client
+    from tickerleague.adapters.dynamodb.plumbing import client
 
     counted = Operations()
     client().meta.events.register("before-call.dynamodb", counted)
@@ -113,6 +113,7 @@ def test_a_remembered_placement_costs_one_transaction_and_a_remembered_refusal_i
 
 def test_a_stale_remembered_tat_never_refuses(world: World) -> None:
     from tickerleague.adapters.dynamodb import entries as entries_table
+    from tickerleague.adapters.dynamodb import plumbing
     from tickerleague.config import settings
 
     world = limited(world)
@@ -122,8 +123,8 @@ def test_a_stale_remembered_tat_never_refuses(world: World) -> None:
     for _ in range(3):
         world.place("alice", contest, quantity="1")
     # The stored TAT goes back (a full put of the entry from elsewhere) while this container remembers the full one.
-    entries_table.client().update_item(
-        TableName=settings().table_name, Key=entries_table.to_attribute_map(entries_table.entry_key(
+    plumbing.client().update_item(
+        TableName=settings().table_name, Key=plumbing.to_attribute_map(entries_table.entry_key(
             contest.contest_id, "alice")), UpdateExpression="REMOVE orderTat")
     result = world.place("alice", contest, quantity="1")
     assert result.created and result.limit is not None and result.limit.remaining == 2
@@ -226,7 +227,7 @@ def place(contest_id: str, body: Any, *, key: str | None = None, raw: str | None
 
 
 def bucket_items() -> list[str]:
-    from tickerleague.adapters.dynamodb.entries import client
+    from tickerleague.adapters.dynamodb.plumbing import client
     from tickerleague.config import settings
 
     pages = client().get_paginator("scan").paginate(TableName=settings().table_name, ProjectionExpression="PK")

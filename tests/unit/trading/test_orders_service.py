@@ -25,7 +25,7 @@ from tickerleague.errors import (
 from tickerleague.http.paging import CURSORS
 from tickerleague.services import orders as orders_service
 
-from tests.unit.trading.helpers import ClosedCalendar, D, World, principal
+from tests.support.trading import ClosedCalendar, D, World, principal
 
 
 def code_of(call: Any) -> str:

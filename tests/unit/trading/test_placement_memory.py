@@ -18,7 +18,7 @@ from tickerleague.errors import NotFound, RuleViolation
 from tickerleague.services import reconciliation
 from tickerleague.services.placement_memory import PlacementMemory
 
-from tests.unit.trading.helpers import World, principal
+from tests.support.trading import World, principal
 
 
 class Clock:
@@ -257,14 +257,15 @@ def test_a_remembered_contest_still_ends_on_time(world: World, memory: Placement
 
 def test_an_entry_that_left_the_contest_is_refused_by_the_transaction(world: World, memory: PlacementMemory) -> None:
     from tickerleague.adapters.dynamodb import entries as entries_table
+    from tickerleague.adapters.dynamodb import plumbing
     from tickerleague.config import settings
 
     here = container(world, memory)
     contest = alice_in_a_contest(world)
     here.place("alice", contest, quantity="1")
     refunded = replace(world.entry(contest, "alice"), status="refunded")  # same version: only the status guards
-    entries_table.client().put_item(TableName=settings().table_name,
-                                    Item=entries_table.to_attribute_map(entries_table.entry_to_item(refunded)))
+    plumbing.client().put_item(TableName=settings().table_name,
+                                    Item=plumbing.to_attribute_map(entries_table.entry_to_item(refunded)))
     with pytest.raises(RuleViolation) as refused:
         here.place("alice", contest, quantity="1")
     assert refused.value.code == "NOT_JOINED"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb import orders as orders_table
+from tickerleague.adapters.dynamodb import plumbing
 from tickerleague.adapters.dynamodb.active_symbols import active_symbols
 from tickerleague.config import settings
 from tickerleague.domain.contests import ContestRules
@@ -16,7 +17,7 @@ from tickerleague.services import portfolio as portfolio_service
 from tickerleague.services import reconciliation
 from tickerleague.services.reconciliation import EntryDifference
 
-from tests.unit.trading.helpers import D, World, principal
+from tests.support.trading import D, World, principal
 
 
 @pytest.fixture
@@ -86,22 +87,6 @@ def test_not_joined_is_404(world: World, contest: Any) -> None:
         portfolio_service.get_portfolio(principal("bob"), contest.contest_id, world.now)
 
 
-def test_many_portfolios_share_one_quote_read(world: World, contest: Any) -> None:
-    world.join(contest, "bob")
-    world.place("alice", contest, quantity="10")
-    world.place("bob", contest, symbol="MSFT", quantity="10")
-    entries = [world.entry(contest, "alice"), world.entry(contest, "bob")]
-    reads: list[list[str]] = []
-
-    def read(symbols: Any) -> Any:
-        reads.append(list(symbols))
-        return orders_table.latest_quotes(symbols)
-
-    views = portfolio_service.value_portfolios(entries, world.now, read_quotes=read)
-    assert reads == [["AAPL", "MSFT"]]
-    assert {view.total_value for view in views.values()} == {D("9999.00")}
-
-
 def test_placing_a_market_order_takes_at_most_three_round_trips(world: World, contest: Any) -> None:
     world.place("alice", contest, quantity="1")  # the symbol is now active: steady state
     calls, stop = count_round_trips()
@@ -134,11 +119,11 @@ def test_a_consistent_ledger_has_no_differences(world: World, contest: Any) -> N
 
 
 def tamper(contest: Any, user: str, expression: str, values: dict[str, Any]) -> None:
-    entries_table.client().update_item(
+    plumbing.client().update_item(
         TableName=settings().table_name,
-        Key=entries_table.to_attribute_map(entries_table.entry_key(contest.contest_id, user)),
+        Key=plumbing.to_attribute_map(entries_table.entry_key(contest.contest_id, user)),
         UpdateExpression=expression,
-        ExpressionAttributeValues=entries_table.to_attribute_map(values),
+        ExpressionAttributeValues=plumbing.to_attribute_map(values),
     )
 
 

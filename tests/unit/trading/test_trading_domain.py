@@ -35,7 +35,7 @@ from tickerleague.domain.trading import (
 )
 from tickerleague.errors import RuleViolation, ValidationFailed
 
-from tests.unit.trading.helpers import D
+from tests.support.trading import D
 
 DAY = date(2026, 3, 2)
 

@@ -1,1 +1,3 @@
-"""Adapters implement the ports services declare: DynamoDB, quote providers, EventBridge, Step Functions, secrets."""
+"""Adapters implement the ports services declare: DynamoDB (`dynamodb/`), quote providers (`quotes/`), EventBridge,
+Step Functions, Secrets Manager, Stripe (`stripe_gateway.py`), SendGrid, JWTs (`tokens.py`), Argon2 password hashing
+and the health check's dependency probes."""

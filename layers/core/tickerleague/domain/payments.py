@@ -104,10 +104,6 @@ FINAL = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED, PaymentStatu
 PAID = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED})
 
 
-def parse_status(raw: str) -> PaymentStatus:
-    return PaymentStatus(raw)
-
-
 @dataclass(frozen=True)
 class IntentState:
     """What we need to know of a Stripe PaymentIntent (read from Stripe, never trusted from an event body)."""

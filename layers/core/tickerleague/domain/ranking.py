@@ -14,6 +14,7 @@ arithmetic on the few facts a recompute keeps per entry (a test holds the two eq
 from __future__ import annotations
 
 import hashlib
+import heapq
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -197,3 +198,32 @@ def epoch_windows(epochs: Sequence[ShardEpoch]) -> list[tuple[ShardEpoch, str | 
     """Each epoch with the run key where the next one starts (None for the last)."""
     return [(epoch, epochs[index + 1].since if index + 1 < len(epochs) else None)
             for index, epoch in enumerate(epochs)]
+
+
+def merge_shards[T](per_shard: Sequence[tuple[Sequence[tuple[str, T]], bool]], positions: Sequence[str | None],
+                    limit: int) -> tuple[list[T], list[str | None]]:
+    """A k-way merge of shards read in sort-key order: `per_shard[n]` is shard n's rows past `positions[n]` as
+    (sort key, row) and whether the shard has no more. The first `limit` rows by (sort key, shard), and each shard's
+    new position: the last sort key taken from it, "" when it is exhausted and all its rows were taken."""
+    merged = heapq.merge(*[[(sort_key, shard, row) for sort_key, row in rows]
+                           for shard, (rows, _) in enumerate(per_shard)])
+    taken = [next(merged) for _ in range(min(limit, sum(len(rows) for rows, _ in per_shard)))]
+    new_positions = list(positions)
+    for sort_key, shard, _ in taken:
+        new_positions[shard] = sort_key
+    for shard, (rows, exhausted) in enumerate(per_shard):
+        used = sum(1 for _, taken_shard, _ in taken if taken_shard == shard)
+        if exhausted and used == len(rows):
+            new_positions[shard] = ""
+    return [row for _, _, row in taken], new_positions
+
+
+def merge_changes(entries: Mapping[str, EntryFacts], changed: Iterable[EntryFacts]) -> dict[str, EntryFacts]:
+    """The entries (by entry id) with each changed one replaced by its newer copy (a copy read twice, or read late
+    from the index, never replaces a newer one: `version` decides)."""
+    merged = dict(entries)
+    for facts in changed:
+        known = merged.get(facts.entry_id)
+        if known is None or facts.version >= known.version:
+            merged[facts.entry_id] = facts
+    return merged

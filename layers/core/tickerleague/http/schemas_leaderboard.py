@@ -11,7 +11,7 @@ from pydantic import Field
 from tickerleague.domain.ranking import HistoryPoint as StoredPoint
 from tickerleague.domain.ranking import Row
 from tickerleague.http.validation import WireModel
-from tickerleague.services.leaderboard import BoardView, MyStanding
+from tickerleague.services.leaderboard_reads import BoardView, MyStanding
 
 MONEY = r"^-?\d+\.\d{2}$"
 PERCENT = r"^-?\d+\.\d{4}$"

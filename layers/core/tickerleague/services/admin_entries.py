@@ -70,7 +70,7 @@ def payment_of(item: dict[str, Any]) -> EntryPayment | None:
 def list_entries(contest_id: str, *, status: str | None, limit: int, after: str | None) -> AdminEntryPage:
     """One page: the contest read (404), one query per entry shard, one BatchGetItem of the players."""
     from tickerleague.adapters.dynamodb import admin_entries, contests
-    from tickerleague.adapters.dynamodb.entries import batch_get_raw, from_attribute_map
+    from tickerleague.adapters.dynamodb.plumbing import batch_get_raw, from_attribute_map
     from tickerleague.adapters.dynamodb.users import UserItem
 
     if not is_ulid(contest_id) or contests.get(contest_id) is None:

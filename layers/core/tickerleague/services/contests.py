@@ -348,3 +348,18 @@ def cancel_contest(actor: Actor, contest_id: str, *, lifecycle: LifecyclePort | 
             (lifecycle or default_lifecycle()).stop(contest.execution_arn, "contest cancelled")
         return cancelled
     raise _changed_concurrently()
+
+
+# ---------------------------------------------------------------------------------------------------- directory
+class StoredContests:
+    """The contests as the leaderboard sees them (`services.ports.ContestDirectory`): visibility by this module's
+    rules, the active ones, one by id."""
+
+    def visible(self, viewer: Principal | None, reference: str) -> Contest:
+        return get_contest(viewer, reference).contest
+
+    def active(self) -> list[Contest]:
+        return repo.ids_in_status(ContestStatus.ACTIVE)
+
+    def get(self, contest_id: str) -> Contest | None:
+        return repo.get(contest_id)

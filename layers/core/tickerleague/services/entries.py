@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from tickerleague import metrics
 from tickerleague.adapters.dynamodb import entries as entries_table
+from tickerleague.adapters.dynamodb import plumbing
 from tickerleague.clock import iso_ms, utcnow
 from tickerleague.domain.contests import Contest, ContestStatus
 from tickerleague.domain.entries import Entry
@@ -96,7 +97,7 @@ def join_contest(principal: Principal, contest_id: str, invite_code: str | None,
         raise NotFound("No such contest.")
     raw_entry = found.get(repo.raw_key(entry_key))
     if raw_entry is not None:
-        item = entries_table.from_attribute_map(raw_entry)
+        item = plumbing.from_attribute_map(raw_entry)
         if "paymentAmount" in item:  # a paid entry: the same PaymentIntent, or a new hold if the old one ran out
             paid = payments.existing_join(repo.contest_from_raw(raw_contest), item, now or utcnow())
             return JoinAnswer(paid.entry, created=paid.created, payment=paid.payment)

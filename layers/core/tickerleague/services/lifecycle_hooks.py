@@ -1,11 +1,10 @@
 """Work that must happen when a contest ends, before its status becomes `ended`.
 
 The lifecycle workflow's `end` step calls `on_contest_ended(contest_id, ended_at)` (ended_at = the contest's endsAt,
-the instant whose prices count), then flips the contest to `ended`. Each capability adds its part to `HOOKS` as a
-"module:function" path, imported only when a contest ends (no import cost for the step's other actions):
-
-    HOOKS.append("tickerleague.services.matching:expire_open_orders_at_end")     # trading
-    HOOKS.append("tickerleague.services.leaderboard:compute_final_standings")    # leaderboard
+the instant whose prices count), then flips the contest to `ended`. Each capability's part is one "module:function"
+path in `HOOKS` below, imported only when a contest ends (no import cost for the step's other actions): today the
+trading engine's `services.matching:expire_open_orders_at_end` and the leaderboard's
+`services.leaderboard_recompute:compute_final_standings`.
 
 Contract for a hook: `hook(contest_id: str, ended_at: datetime) -> None`, idempotent (the step is retried, and an
 execution re-armed after a restart of the local stack runs it again), and raising on failure so the step retries.
@@ -21,8 +20,10 @@ from datetime import datetime
 ContestEndedHook = Callable[[str, datetime], None]
 
 HOOKS: list[str] = [
-    "tickerleague.services.matching:expire_open_orders_at_end",  # trading: every open order expires, reservations back
-    "tickerleague.services.leaderboard:compute_final_standings",  # leaderboard: final standings at endsAt, frozen
+    # trading: every open order expires, reservations back
+    "tickerleague.services.matching:expire_open_orders_at_end",
+    # leaderboard: final standings at endsAt, frozen
+    "tickerleague.services.leaderboard_recompute:compute_final_standings",
 ]
 
 

@@ -208,9 +208,10 @@ def _board_ranges(contest_id: str, first: int, last: Any) -> list[dict[str, Any]
     """Final leaderboard pages [first, last): at most FAN_OUT_WIDTH pages become chunks; a longer range is split
     into at most FAN_OUT_WIDTH sub-ranges (a tree: 1,000 pages of 100 players take three levels)."""
     from tickerleague.adapters.dynamodb import leaderboard
+    from tickerleague.adapters.dynamodb.plumbing import Meter
 
     if last is None:
-        head = leaderboard.get_head(contest_id, leaderboard.Meter(), with_rows=False)
+        head = leaderboard.get_head(contest_id, Meter(), with_rows=False)
         if head is None or not head.final:
             # The end step writes the final standings before it publishes ContestEnded, so this is a bug or a
             # hand-made event: retrying lets a late write land, then the DLQ keeps it for the operator.
@@ -230,8 +231,9 @@ def _board_ranges(contest_id: str, first: int, last: Any) -> list[dict[str, Any]
 
 def _board_recipients(contest_id: str, page_number: int) -> list[Recipient]:
     from tickerleague.adapters.dynamodb import leaderboard
+    from tickerleague.adapters.dynamodb.plumbing import Meter
 
-    pages = leaderboard.get_pages(contest_id, BOARD_RUN_ID, [page_number], leaderboard.Meter())
+    pages = leaderboard.get_pages(contest_id, BOARD_RUN_ID, [page_number], Meter())
     page = pages.get(page_number)
     if page is None:
         raise RuntimeError(f"final leaderboard page {page_number} of {contest_id} is missing")

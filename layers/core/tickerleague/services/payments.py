@@ -27,11 +27,11 @@ from tickerleague import metrics
 from tickerleague.adapters import stripe_gateway as stripe
 from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb import payments as store
-from tickerleague.adapters.dynamodb.entries import Entry
 from tickerleague.adapters.dynamodb.payments import PaymentChange
 from tickerleague.clock import iso, iso_ms, parse_iso_utc, utcnow
 from tickerleague.config import settings
 from tickerleague.domain.contests import Contest
+from tickerleague.domain.entries import Entry
 from tickerleague.domain.payments import (
     FINAL,
     PAYABLE,

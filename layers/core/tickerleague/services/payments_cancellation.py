@@ -17,6 +17,7 @@ from typing import Any
 from tickerleague.adapters import stripe_gateway as stripe
 from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb import payments as store
+from tickerleague.adapters.dynamodb import plumbing
 from tickerleague.clock import iso_ms, utcnow
 from tickerleague.config import settings
 from tickerleague.domain.contests import ContestStatus
@@ -32,7 +33,7 @@ REASON = "contest cancelled"
 
 def _unsettled_cancelled_contests() -> Iterator[str]:
     """P5: cancelled contests with an entry fee whose payments are not settled yet (GSI2, the status partition)."""
-    client = entries_table.client()
+    client = plumbing.client()
     kwargs: dict[str, Any] = {
         "TableName": settings().table_name, "IndexName": "GSI2",
         "KeyConditionExpression": "GSI2PK = :pk",
@@ -50,7 +51,7 @@ def _unsettled_cancelled_contests() -> Iterator[str]:
 
 def _paid_entries(contest_id: str) -> Iterator[dict[str, Any]]:
     """Every entry of the contest with a payment (GSI1, one query per shard)."""
-    client = entries_table.client()
+    client = plumbing.client()
     for shard in range(settings().entry_shards):
         kwargs: dict[str, Any] = {
             "TableName": settings().table_name, "IndexName": "GSI1",
@@ -60,7 +61,7 @@ def _paid_entries(contest_id: str) -> Iterator[dict[str, Any]]:
         while True:
             page = client.query(**kwargs)
             for raw in page.get("Items", []):
-                item = entries_table.from_attribute_map(raw)
+                item = plumbing.from_attribute_map(raw)
                 if "paymentAmount" in item:
                     yield item
             if not page.get("LastEvaluatedKey"):
@@ -102,7 +103,7 @@ def _finish_claimed_refund(record: PaymentRecord, now: datetime) -> bool:
 
 
 def _mark_settled(contest_id: str, now: datetime) -> None:
-    entries_table.client().update_item(
+    plumbing.client().update_item(
         TableName=settings().table_name, Key={"PK": {"S": f"CONTEST#{contest_id}"}, "SK": {"S": "CONTEST"}},
         UpdateExpression="SET paymentsSettledAt = :now", ConditionExpression="attribute_exists(PK)",
         ExpressionAttributeValues={":now": {"S": iso_ms(now)}},

@@ -1,4 +1,4 @@
-"""Portfolio valuation at the latest quotes: the portfolio route, leaderboards and value history use it.
+"""Portfolio valuation at the latest quotes: the portfolio route and "my standing" of the leaderboard use it.
 
 The route costs two round trips: the entry (read by the caller) and one BatchGetItem of the held symbols' latest
 quotes (100 symbols a round trip; an entry holds far fewer). The quotes are whatever the table holds, whatever
@@ -12,7 +12,7 @@ startingCash x 100`, 4 decimals, half-even; `asOf` is the valuation instant.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -61,15 +61,6 @@ def value_portfolio(entry: Entry, now: datetime, *, read_quotes: QuoteReader = _
     """One entry at the latest stored quotes (one BatchGetItem; none when it holds nothing)."""
     symbols = held_symbols(entry)
     return view_at(entry, read_quotes(symbols) if symbols else {}, now)
-
-
-def value_portfolios(entries: Iterable[Entry], now: datetime, *,
-                     read_quotes: QuoteReader = _latest_quotes) -> dict[str, PortfolioView]:
-    """Many entries at once (leaderboards): the union of their symbols is read once. Keyed by entry id."""
-    listed = list(entries)
-    symbols = sorted({symbol for entry in listed for symbol in held_symbols(entry)})
-    quotes = read_quotes(symbols) if symbols else {}
-    return {entry.entry_id: view_at(entry, quotes, now) for entry in listed}
 
 
 def get_portfolio(principal: Principal, contest_id: str, now: datetime, *,

@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:  # annotations only: a handler that needs one port does not import every port's types
     from collections.abc import Sequence
     from datetime import datetime
+    from decimal import Decimal
 
     from tickerleague.domain.changes import CommitResult, PlacementSnapshot, PortfolioChange
     from tickerleague.domain.client_orders import OrderMarker
+    from tickerleague.domain.contests import Contest
     from tickerleague.domain.entries import Entry
+    from tickerleague.domain.principal import Principal
     from tickerleague.domain.quotes import Quote
     from tickerleague.domain.trading import Order
 
@@ -52,3 +55,24 @@ class OrderStore(Protocol):
 
     def list_orders(self, contest_id: str, user_id: str, *, status: str | None, limit: int,
                     start: dict[str, str] | None) -> tuple[list[Order], dict[str, str] | None]: ...
+
+
+class PriceSource(Protocol):
+    """Prices to mark positions with, as Decimals quantized to 4 dp; a symbol without one is left out
+    (`adapters.dynamodb.prices.StoredPrices` implements it from the stored quotes)."""
+
+    def latest(self, symbols: Sequence[str]) -> dict[str, Decimal]: ...
+
+    def at(self, symbols: Sequence[str], when: datetime) -> dict[str, Decimal]: ...
+
+
+class ContestDirectory(Protocol):
+    """The contests a leaderboard is about (`services.contests.StoredContests` implements it)."""
+
+    def visible(self, viewer: Principal | None, reference: str) -> Contest:
+        """The contest by id or slug if `viewer` may see it, else NotFound."""
+        ...
+
+    def active(self) -> list[Contest]: ...
+
+    def get(self, contest_id: str) -> Contest | None: ...

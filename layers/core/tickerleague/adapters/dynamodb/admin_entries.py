@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tickerleague.adapters.dynamodb import entries as entries_table
+from tickerleague.adapters.dynamodb import plumbing
 from tickerleague.config import settings
 
 
@@ -38,8 +39,8 @@ def _shard_page(contest_id: str, shard: int, after: str | None, status: str | No
         names["#status"] = "status"
         values[":status"] = {"S": status}
         request["FilterExpression"] = "#status = :status"
-    response = entries_table.client().query(**request)
-    items = [entries_table.from_attribute_map(raw) for raw in response.get("Items", [])]
+    response = plumbing.client().query(**request)
+    items = [plumbing.from_attribute_map(raw) for raw in response.get("Items", [])]
     last = response.get("LastEvaluatedKey")
     return items, (last["GSI1SK"]["S"] if last else None)
 

@@ -128,12 +128,6 @@ def transaction(client_request_token: str | None = None) -> Iterator[TransactWri
         yield tx
 
 
-def cancellation_codes(error: TransactWriteError) -> list[str]:
-    """The cancellation reason code of every item (None/'None' for items that were fine)."""
-    reasons = error.cancellation_reasons or []
-    return [reason.code if reason is not None else "None" for reason in reasons]
-
-
 def failed_items(error: TransactWriteError) -> list[dict[str, Any]]:
     """The stored items whose condition failed, as raw DynamoDB maps (write them with `return_values="ALL_OLD"`).
 

@@ -24,7 +24,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from tickerleague.adapters.dynamodb.entries import client, from_attribute_map, to_attribute_map
+from tickerleague.adapters.dynamodb.plumbing import client, from_attribute_map, to_attribute_map
 from tickerleague.config import settings
 from tickerleague.domain.idempotency import key_digest
 

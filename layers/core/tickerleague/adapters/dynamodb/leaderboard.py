@@ -1,4 +1,4 @@
-"""Leaderboard items and the entry reads of a recompute (docs/design/leaderboard.md).
+"""Leaderboard runs in the table: the board head, pages and rank shards of a run (docs/design/leaderboard.md).
 
 Keys (docs/technical-specification.md, L1-L6):
   board head   PK BOARD#<contestId>                            SK CURRENT
@@ -12,39 +12,27 @@ Keys (docs/technical-specification.md, L1-L6):
 Every page and shard has its own partition key, so writing a run spreads over many partitions, never one hot one.
 
 Rows and points are stored as one JSON string attribute (not DynamoDB lists): smaller, and (de)serialised by the C
-json module instead of boto3's per-attribute Python code, which would dominate a 100,000-row run. The entry reads use
-the low-level client with a projection and a hand-written parser for the same reason.
-
-Entry reads of a recompute (all eventually consistent; the final standings re-read every entry strongly):
-  all entries              GSI1  GSI1PK = CONTEST#<id>#ENTRIES#<shard>                    every shard, in parallel
-  entries changed since T  GSI3  GSI1PK = CONTEST#<id>#ENTRIES#<shard> AND updatedAt > T  every shard, in parallel
-GSI3 is keyed on the entry's own `GSI1PK` and `updatedAt`, which every entry write already sets (the join, and
-every portfolio change of the trading engine), so the change feed needs no extra write from anyone.
+json module instead of boto3's per-attribute Python code, which would dominate a 100,000-row run. The entry reads of
+a recompute live with the entries (`adapters.dynamodb.entries.read_entry_facts`); every call here is metered
+(`plumbing.Meter`).
 """
 
 from __future__ import annotations
 
-import heapq
 import json
-import threading
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb import plumbing
+from tickerleague.adapters.dynamodb.plumbing import Meter
 from tickerleague.clock import iso_ms
-from tickerleague.config import settings
 from tickerleague.domain.money import cash_str, pct_str
 from tickerleague.domain.ranking import (
     ROWS_PER_PAGE,
-    EntryFacts,
     HistoryPoint,
-    Holding,
     Row,
     ShardEpoch,
     Standing,
@@ -53,22 +41,9 @@ from tickerleague.domain.ranking import (
     shard_of,
 )
 
-CHANGES_INDEX = "GSI3"
-BATCH_WRITE_LIMIT = 25
-BATCH_GET_LIMIT = plumbing.BATCH_GET_LIMIT
-PARALLELISM = 16
-ATTEMPTS = 8
+ATTEMPTS = 8  # batch calls of a recompute or a read, unprocessed work retried this often
+BACKOFF = (0.02, 1.0)  # base and cap of their jittered back-off, seconds
 FINAL_RUN_ID = "FINAL"
-
-# What a recompute reads of an entry item (the projection keeps the transfer small; capacity is by item size anyway).
-_ENTRY_NAMES = {"#type": "type", "#entryId": "entryId", "#userId": "userId", "#name": "displayName",
-                "#status": "status", "#joinedAt": "joinedAt", "#start": "startingCash", "#cash": "cash",
-                "#positions": "positions", "#version": "version"}
-_ENTRY_PROJECTION = ", ".join(_ENTRY_NAMES)
-
-
-class BoardThrottled(RuntimeError):
-    """DynamoDB kept part of a batch unprocessed (throttling) after every retry; a run that hits it is not published."""
 
 
 # ---------------------------------------------------------------------------------------------------- keys
@@ -91,199 +66,6 @@ def run_key(at: datetime, run_id: str) -> str:
 
 def _key(key: dict[str, str]) -> dict[str, Any]:
     return {name: {"S": value} for name, value in key.items()}
-
-
-# ---------------------------------------------------------------------------------------------------- metering
-@dataclass
-class Meter:
-    """Counts what a recompute or a request costs: calls per operation, items, and consumed capacity units
-    (DynamoDB's own figures, asked for with ReturnConsumedCapacity=TOTAL). Thread-safe."""
-
-    calls: Counter[str] = field(default_factory=Counter)
-    read_units: float = 0.0
-    write_units: float = 0.0
-    items_read: int = 0
-    items_written: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def record(self, operation: str, response: dict[str, Any], *, read: int = 0, written: int = 0) -> None:
-        consumed = response.get("ConsumedCapacity")
-        entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
-        with self._lock:
-            self.calls[operation] += 1
-            self.items_read += read
-            self.items_written += written
-            for entry in entries:
-                units = float(entry.get("CapacityUnits", 0.0))
-                if operation in ("BatchWriteItem", "PutItem", "UpdateItem"):
-                    self.write_units += units
-                else:
-                    self.read_units += units
-
-    def summary(self) -> dict[str, Any]:
-        return {"calls": dict(self.calls), "readUnits": round(self.read_units, 1),
-                "writeUnits": round(self.write_units, 1), "itemsRead": self.items_read,
-                "itemsWritten": self.items_written}
-
-
-_client = plumbing.client
-_table = plumbing.table_name
-
-
-def _backoff(attempt: int) -> None:
-    plumbing.backoff(attempt, base=0.02, cap=1.0)
-
-
-def _parallel[T, R](work: Callable[[T], R], jobs: Sequence[T]) -> list[R]:
-    """`work` over `jobs` on a thread pool (boto3 clients are thread-safe); results in job order, errors raised."""
-    if len(jobs) <= 1:
-        return [work(job) for job in jobs]
-    with ThreadPoolExecutor(max_workers=min(PARALLELISM, len(jobs))) as pool:
-        return list(pool.map(work, jobs))
-
-
-# ---------------------------------------------------------------------------------------------------- entries
-def _number(raw: dict[str, Any] | None) -> Decimal:
-    return Decimal(raw["N"]) if raw and "N" in raw else Decimal(0)
-
-
-def facts_from_raw(raw: dict[str, Any]) -> EntryFacts:
-    """EntryFacts straight from a raw attribute map (boto3's TypeDeserializer is 10x slower on 100,000 items)."""
-    holdings = []
-    for symbol, position in (raw.get("positions", {}).get("M") or {}).items():
-        fields = position.get("M") or {}
-        quantity = _number(fields.get("quantity"))
-        if quantity > 0:
-            holdings.append(Holding(symbol, quantity, _number(fields.get("costBasis"))))
-    return EntryFacts(
-        entry_id=raw["entryId"]["S"], user_id=raw["userId"]["S"],
-        display_name=raw.get("displayName", {}).get("S", ""), joined_at=raw["joinedAt"]["S"],
-        starting_cash=_number(raw.get("startingCash")), cash=_number(raw.get("cash")),
-        holdings=tuple(sorted(holdings, key=lambda holding: holding.symbol)),
-        version=int(_number(raw.get("version"))), active=raw.get("status", {}).get("S") == "active",
-    )
-
-
-def _query_all(request: dict[str, Any], meter: Meter) -> Iterator[dict[str, Any]]:
-    for response in plumbing.query_pages(request, metered=True):
-        items = response.get("Items", [])
-        meter.record("Query", response, read=len(items))
-        yield from items
-
-
-def _entries_request(contest_id: str, shard: int, changed_since: str | None) -> dict[str, Any]:
-    partition = entries_table.contest_entries_partition(contest_id, shard)
-    names = dict(_ENTRY_NAMES)
-    values: dict[str, Any] = {":pk": {"S": partition}}
-    request: dict[str, Any] = {"TableName": _table(), "ProjectionExpression": _ENTRY_PROJECTION}
-    if changed_since is None:
-        request.update(IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk")
-    else:
-        names["#updatedAt"] = "updatedAt"
-        values[":since"] = {"S": changed_since}
-        request.update(IndexName=CHANGES_INDEX, KeyConditionExpression="GSI1PK = :pk AND #updatedAt > :since")
-    request.update(ExpressionAttributeNames=names, ExpressionAttributeValues=values)
-    return request
-
-
-def read_entries(contest_id: str, meter: Meter, *, changed_since: str | None = None,
-                 shards: int | None = None) -> list[EntryFacts]:
-    """Every entry of a contest (E3), or only those written after `changed_since` (ISO ms), all shards in parallel."""
-    count = shards or settings().entry_shards
-
-    def one_shard(shard: int) -> list[EntryFacts]:
-        return [facts_from_raw(raw) for raw in _query_all(_entries_request(contest_id, shard, changed_since), meter)
-                if raw.get("type", {}).get("S") == "entry"]
-
-    return [facts for chunk in _parallel(one_shard, list(range(count))) for facts in chunk]
-
-
-def read_entries_consistent(contest_id: str, meter: Meter, *, shards: int | None = None) -> list[EntryFacts]:
-    """Every entry of a contest, each read strongly consistent from the table (the final standings: a fill
-    committed a moment before endsAt may not have reached the index yet). Lists keys from GSI1, then BatchGetItem."""
-    count = shards or settings().entry_shards
-
-    def keys_of(shard: int) -> list[dict[str, Any]]:
-        request = {"TableName": _table(), "IndexName": "GSI1", "KeyConditionExpression": "GSI1PK = :pk",
-                   "ProjectionExpression": "PK, SK, #type", "ExpressionAttributeNames": {"#type": "type"},
-                   "ExpressionAttributeValues": {":pk": {"S": entries_table.contest_entries_partition(contest_id,
-                                                                                                      shard)}}}
-        return [{"PK": raw["PK"], "SK": raw["SK"]} for raw in _query_all(request, meter)
-                if raw.get("type", {}).get("S") == "entry"]
-
-    keys = [key for chunk in _parallel(keys_of, list(range(count))) for key in chunk]
-    batches = [keys[start:start + BATCH_GET_LIMIT] for start in range(0, len(keys), BATCH_GET_LIMIT)]
-
-    def fetch(batch: list[dict[str, Any]]) -> list[EntryFacts]:
-        raws = _batch_get(batch, meter, projection=(_ENTRY_PROJECTION, _ENTRY_NAMES), consistent=True)
-        return [facts_from_raw(raw) for raw in raws]
-
-    return [facts for chunk in _parallel(fetch, batches) for facts in chunk]
-
-
-def _batch_get(keys: list[dict[str, Any]], meter: Meter, *, projection: tuple[str, dict[str, str]] | None = None,
-               consistent: bool = False) -> list[dict[str, Any]]:
-    """One BatchGetItem of at most 100 keys, unprocessed keys retried. Unlike `plumbing.batch_get_raw` it projects
-    (only what valuing an entry needs crosses the wire) and meters consumed capacity; callers run it in parallel."""
-    def record(response: dict[str, Any], read: int) -> None:
-        meter.record("BatchGetItem", response, read=read)
-
-    try:
-        return plumbing.batch_get_once(keys, consistent=consistent, attempts=ATTEMPTS, base=0.02, cap=1.0,
-                                       projection=projection, on_response=record)
-    except plumbing.Unprocessed as error:
-        raise BoardThrottled("BatchGetItem kept keys unprocessed") from error
-
-
-# ---------------------------------------------------------------------------------------------------- provisional list
-@dataclass(frozen=True)
-class PreviewPage:
-    """A page of a contest's entries in joining order (before any standings exist) and where each shard stands."""
-
-    entries: list[EntryFacts]
-    positions: list[str | None]  # per shard: the last GSI1SK listed, None before the first; "" = shard exhausted
-
-
-def preview_entries(contest_id: str, positions: Sequence[str | None], limit: int, meter: Meter) -> PreviewPage:
-    """Up to `limit` active entries after `positions`, merged across shards by (joinedAt, entryId): each shard is
-    read for at most `limit` rows past its position, so a page costs at most shards x limit items."""
-
-    def one_shard(shard: int) -> tuple[list[tuple[str, EntryFacts]], bool]:
-        after = positions[shard]
-        if after == "":
-            return [], True
-        partition = entries_table.contest_entries_partition(contest_id, shard)
-        values: dict[str, Any] = {":pk": {"S": partition}, ":active": {"S": "active"}}
-        condition = "GSI1PK = :pk"
-        if after is not None:
-            condition += " AND GSI1SK > :after"
-            values[":after"] = {"S": after}
-        request: dict[str, Any] = {
-            "TableName": _table(), "IndexName": "GSI1", "KeyConditionExpression": condition,
-            "FilterExpression": "#status = :active", "ExpressionAttributeNames": {**_ENTRY_NAMES, "#sk": "GSI1SK"},
-            "ExpressionAttributeValues": values, "ProjectionExpression": _ENTRY_PROJECTION + ", #sk",
-            "Limit": limit + 1,
-        }
-        found: list[tuple[str, EntryFacts]] = []
-        for response in plumbing.query_pages(request, metered=True):
-            meter.record("Query", response, read=len(response.get("Items", [])))
-            found.extend((raw["GSI1SK"]["S"], facts_from_raw(raw)) for raw in response.get("Items", []))
-            if len(found) > limit:  # one row more than needed tells whether the shard has more
-                break
-        return found[:limit], len(found) <= limit
-
-    per_shard = _parallel(one_shard, list(range(len(positions))))
-    merged = heapq.merge(*[[(sort_key, shard, facts) for sort_key, facts in rows]
-                           for shard, (rows, _) in enumerate(per_shard)])
-    taken = [next(merged) for _ in range(min(limit, sum(len(rows) for rows, _ in per_shard)))]
-    new_positions = list(positions)
-    for sort_key, shard, _ in taken:
-        new_positions[shard] = sort_key
-    for shard, (rows, exhausted) in enumerate(per_shard):
-        used = sum(1 for _, taken_shard, _ in taken if taken_shard == shard)
-        if exhausted and used == len(rows):
-            new_positions[shard] = ""
-    return PreviewPage([facts for _, _, facts in taken], new_positions)
 
 
 # ---------------------------------------------------------------------------------------------------- stored runs
@@ -392,29 +174,15 @@ def head_item(run: RunToWrite) -> dict[str, Any]:
 
 
 def batch_write(items: Sequence[dict[str, Any]], meter: Meter) -> None:
-    """BatchWriteItem, 25 items a call, calls in parallel, unprocessed items retried with backoff."""
-    table = _table()
-    client = _client()
-
-    def write(chunk: Sequence[dict[str, Any]]) -> None:
-        requests = [{"PutRequest": {"Item": item}} for item in chunk]
-        for attempt in range(ATTEMPTS):
-            response = client.batch_write_item(RequestItems={table: requests}, ReturnConsumedCapacity="TOTAL")
-            left = (response.get("UnprocessedItems") or {}).get(table, [])
-            meter.record("BatchWriteItem", response, written=len(requests) - len(left))
-            if not left:
-                return
-            requests = left
-            _backoff(attempt)
-        raise BoardThrottled(f"{len(requests)} leaderboard items stayed unprocessed")
-
-    _parallel(write, [items[start:start + BATCH_WRITE_LIMIT] for start in range(0, len(items), BATCH_WRITE_LIMIT)])
+    """Pages and rank shards: 25 items a call, calls in parallel, unprocessed items retried with back-off
+    (`plumbing.Unprocessed` when they stay unprocessed: the run is then not published)."""
+    plumbing.batch_write(items, meter, attempts=ATTEMPTS, base=BACKOFF[0], cap=BACKOFF[1])
 
 
 def publish(run: RunToWrite, meter: Meter) -> bool:
     """Flip the head to `run`, only if that moves forward: a live run replaces an older live run (never a newer one,
     never a final one); the final run replaces any live run, never another final one. False when refused."""
-    client = _client()
+    client = plumbing.client()
     if run.final:
         condition = "attribute_not_exists(PK) OR #final = :false"
         values: dict[str, Any] = {":false": {"BOOL": False}}
@@ -423,7 +191,7 @@ def publish(run: RunToWrite, meter: Meter) -> bool:
         values = {":false": {"BOOL": False}, ":runKey": _s(run.key)}
     try:
         response = client.put_item(
-            TableName=_table(), Item=head_item(run), ConditionExpression=condition,
+            TableName=plumbing.table_name(), Item=head_item(run), ConditionExpression=condition,
             ExpressionAttributeNames={"#final": "final", **({} if run.final else {"#runKey": "runKey"})},
             ExpressionAttributeValues=values, ReturnConsumedCapacity="TOTAL",
         )
@@ -436,11 +204,11 @@ def publish(run: RunToWrite, meter: Meter) -> bool:
 
 def confirm(contest_id: str, run_id: str, as_of: datetime, meter: Meter) -> bool:
     """A recompute that found nothing changed re-dates the published live run instead of writing a copy of it."""
-    client = _client()
+    client = plumbing.client()
     stamp = iso_ms(as_of)
     try:
         response = client.update_item(
-            TableName=_table(), Key=_key(head_key(contest_id)), UpdateExpression="SET asOf = :asOf",
+            TableName=plumbing.table_name(), Key=_key(head_key(contest_id)), UpdateExpression="SET asOf = :asOf",
             ConditionExpression="runId = :runId AND #final = :false AND asOf < :asOf",
             ExpressionAttributeNames={"#final": "final"},
             ExpressionAttributeValues={":asOf": _s(stamp), ":runId": _s(run_id), ":false": {"BOOL": False}},
@@ -468,12 +236,12 @@ def head_from_raw(raw: dict[str, Any]) -> BoardHead:
 
 
 def get_head(contest_id: str, meter: Meter, *, with_rows: bool = True) -> BoardHead | None:
-    request: dict[str, Any] = {"TableName": _table(), "Key": _key(head_key(contest_id)),
+    request: dict[str, Any] = {"TableName": plumbing.table_name(), "Key": _key(head_key(contest_id)),
                                "ReturnConsumedCapacity": "TOTAL"}
     if not with_rows:
         request.update(ProjectionExpression="runId, runKey, asOf, #final, outOf, pageSize, pageCount, floors, epochs",
                        ExpressionAttributeNames={"#final": "final"})
-    response = _client().get_item(**request)
+    response = plumbing.client().get_item(**request)
     raw = response.get("Item")
     meter.record("GetItem", response, read=1 if raw else 0)
     return head_from_raw(raw) if raw else None
@@ -485,11 +253,13 @@ def get_pages(contest_id: str, run_id: str, numbers: Iterable[int], meter: Meter
     if not keys:
         return {}
     if len(keys) == 1:
-        response = _client().get_item(TableName=_table(), Key=keys[0], ReturnConsumedCapacity="TOTAL")
+        response = plumbing.client().get_item(TableName=plumbing.table_name(), Key=keys[0],
+                                              ReturnConsumedCapacity="TOTAL")
         meter.record("GetItem", response, read=1 if response.get("Item") else 0)
         raws = [response["Item"]] if response.get("Item") else []
     else:
-        raws = _batch_get(keys, meter)
+        raws = plumbing.batch_get_once(keys, consistent=False, attempts=ATTEMPTS, base=BACKOFF[0],
+                                       cap=BACKOFF[1], meter=meter)
     pages = [BoardPage(run_id=raw["runId"]["S"], as_of=raw["asOf"]["S"], final=raw["final"]["BOOL"],
                        out_of=int(raw["outOf"]["N"]), page=int(raw["page"]["N"]), rows=_rows(raw)) for raw in raws]
     return {page.page: page for page in pages}
@@ -502,7 +272,7 @@ def get_point(contest_id: str, head: BoardHead, user_id: str, meter: Meter) -> P
     """The caller's [rank, totalValue, returnPct] in the head's run: one GetItem of their rank shard."""
     count = head.epochs[-1].count
     key = {"PK": _s(ranks_partition(contest_id, count, shard_of(user_id, count))), "SK": _s(head.run_key)}
-    response = _client().get_item(TableName=_table(), Key=key, ReturnConsumedCapacity="TOTAL")
+    response = plumbing.client().get_item(TableName=plumbing.table_name(), Key=key, ReturnConsumedCapacity="TOTAL")
     raw = response.get("Item")
     meter.record("GetItem", response, read=1 if raw else 0)
     if not raw:
@@ -523,9 +293,9 @@ def history_of(contest_id: str, epochs: Sequence[ShardEpoch], user_id: str, mete
         if until is not None:
             condition = "PK = :pk AND SK BETWEEN :since AND :until"
             values[":until"] = _s(until)
-        request = {"TableName": _table(), "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
+        request = {"KeyConditionExpression": condition, "ExpressionAttributeValues": values,
                    "ProjectionExpression": "SK, asOf, points"}
-        for raw in _query_all(request, meter):
+        for raw in plumbing.query_items(request, meter):
             if until is not None and raw["SK"]["S"] == until:
                 continue
             text = raw["points"]["S"]

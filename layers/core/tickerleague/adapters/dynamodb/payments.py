@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from tickerleague.adapters.dynamodb import entries as entries_table
+from tickerleague.adapters.dynamodb import plumbing
 from tickerleague.adapters.dynamodb.contests import ContestItem, _join_condition
 from tickerleague.clock import epoch_seconds, iso_ms
 from tickerleague.config import settings
@@ -81,23 +82,23 @@ def _table() -> str:
 
 
 def _attr(item: dict[str, Any]) -> dict[str, Any]:
-    return entries_table.to_attribute_map(item)
+    return plumbing.to_attribute_map(item)
 
 
 # ---------------------------------------------------------------------------------------------------- reads
 def get_entry_item(contest_id: str, user_id: str) -> dict[str, Any] | None:
-    response = entries_table.client().get_item(TableName=_table(), ConsistentRead=True,
+    response = plumbing.client().get_item(TableName=_table(), ConsistentRead=True,
                                                 Key=_attr(entries_table.entry_key(contest_id, user_id)))
     raw = response.get("Item")
-    return entries_table.from_attribute_map(raw) if raw else None
+    return plumbing.from_attribute_map(raw) if raw else None
 
 
 def entry_item_by_id(entry_id: str) -> dict[str, Any] | None:
-    marker = entries_table.client().get_item(TableName=_table(), Key=_attr(entries_table.entry_id_marker_key(entry_id)),
+    marker = plumbing.client().get_item(TableName=_table(), Key=_attr(entries_table.entry_id_marker_key(entry_id)),
                                              ConsistentRead=True).get("Item")
     if not marker:
         return None
-    plain = entries_table.from_attribute_map(marker)
+    plain = plumbing.from_attribute_map(marker)
     return get_entry_item(plain["contestId"], plain["userId"])
 
 
@@ -106,16 +107,16 @@ def expired_holds(now: datetime, limit: int = 200) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     bound = iso_ms(now)
     for partition in hold_partitions():
-        response = entries_table.client().query(
+        response = plumbing.client().query(
             TableName=_table(), KeyConditionExpression="PK = :pk AND SK < :now",
             ExpressionAttributeValues=_attr({":pk": partition, ":now": bound}), Limit=limit, ConsistentRead=True,
         )
-        found += [entries_table.from_attribute_map(raw) for raw in response.get("Items", [])]
+        found += [plumbing.from_attribute_map(raw) for raw in response.get("Items", [])]
     return found
 
 
 def event_seen(event_id: str) -> bool:
-    response = entries_table.client().get_item(TableName=_table(), Key=_attr(event_marker_key(event_id)))
+    response = plumbing.client().get_item(TableName=_table(), Key=_attr(event_marker_key(event_id)))
     return bool(response.get("Item"))
 
 
@@ -123,7 +124,7 @@ def event_seen(event_id: str) -> bool:
 def attach_intent(contest_id: str, user_id: str, attempt: int, *, intent_id: str, client_secret: str, status: str,
                   now: str) -> bool:
     """Record the PaymentIntent of hold `attempt` (once: False when another join attached one first)."""
-    client = entries_table.client()
+    client = plumbing.client()
     try:
         client.update_item(
             TableName=_table(), Key=_attr(entries_table.entry_key(contest_id, user_id)),
@@ -231,7 +232,7 @@ def apply(change: PaymentChange, now: datetime) -> Outcome:
 
 def mark_event(event_id: str, now: datetime) -> bool:
     """An event that changes nothing still takes effect once: its marker alone. False when seen before."""
-    client = entries_table.client()
+    client = plumbing.client()
     put = _event_put(event_id, now)["Put"]
     try:
         client.put_item(TableName=put["TableName"], Item=put["Item"], ConditionExpression=put["ConditionExpression"])
@@ -241,7 +242,7 @@ def mark_event(event_id: str, now: datetime) -> bool:
 
 
 def _transact(items: list[dict[str, Any]]) -> Outcome:
-    client = entries_table.client()
+    client = plumbing.client()
     for attempt in range(TRANSACTION_ATTEMPTS):
         try:
             client.transact_write_items(TransactItems=items)
@@ -302,4 +303,4 @@ def rejoin(contest_id: str, user_id: str, old_attempt: int, *, fields: dict[str,
 
 def delete_hold(key: dict[str, str]) -> None:
     """Drop a leftover hold (its entry was resolved by a payment, an event or a rejoin)."""
-    entries_table.client().delete_item(TableName=_table(), Key=_attr(key))
+    plumbing.client().delete_item(TableName=_table(), Key=_attr(key))

@@ -1,6 +1,7 @@
 """DynamoDB plumbing shared by every adapter that talks to the low-level client: the client, (de)serialising
-attribute maps, how an item is named ("PK|SK"), jittered back-off, BatchGetItem with unprocessed keys retried, and
-the page-after-page query loop.
+attribute maps, how an item is named ("PK|SK"), jittered back-off, BatchGetItem and BatchWriteItem with unprocessed
+work retried, the page-after-page query loop, metering (`Meter`: calls and consumed capacity) and running calls in
+parallel on a thread pool.
 
 Each adapter keeps its own constants (how long it may wait, how many attempts): they differ on purpose, the API's
 reads must give up sooner than a job's.
@@ -9,14 +10,19 @@ reads must give up sooner than a job's.
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from tickerleague.config import settings
 
 BATCH_GET_LIMIT = 100  # DynamoDB's maximum keys per BatchGetItem
+BATCH_WRITE_LIMIT = 25  # DynamoDB's maximum items per BatchWriteItem
+PARALLELISM = 16  # calls in flight at once in `parallel`
 
 
 @lru_cache(maxsize=1)
@@ -75,8 +81,50 @@ def backoff(attempt: int, *, base: float, cap: float, sleep: Callable[[float], N
     sleep(backoff_seconds(attempt, base=base, cap=cap))
 
 
+@dataclass
+class Meter:
+    """Counts what a job or a request costs: calls per operation, items, and consumed capacity units (DynamoDB's
+    own figures, asked for with ReturnConsumedCapacity=TOTAL). Thread-safe."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    read_units: float = 0.0
+    write_units: float = 0.0
+    items_read: int = 0
+    items_written: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, operation: str, response: dict[str, Any], *, read: int = 0, written: int = 0) -> None:
+        consumed = response.get("ConsumedCapacity")
+        entries = consumed if isinstance(consumed, list) else [consumed] if consumed else []
+        with self._lock:
+            self.calls[operation] += 1
+            self.items_read += read
+            self.items_written += written
+            for entry in entries:
+                units = float(entry.get("CapacityUnits", 0.0))
+                if operation in ("BatchWriteItem", "PutItem", "UpdateItem"):
+                    self.write_units += units
+                else:
+                    self.read_units += units
+
+    def summary(self) -> dict[str, Any]:
+        return {"calls": dict(self.calls), "readUnits": round(self.read_units, 1),
+                "writeUnits": round(self.write_units, 1), "itemsRead": self.items_read,
+                "itemsWritten": self.items_written}
+
+
+def parallel[T, R](work: Callable[[T], R], jobs: Sequence[T]) -> list[R]:
+    """`work` over `jobs` on a thread pool (boto3 clients are thread-safe); results in job order, errors raised."""
+    if len(jobs) <= 1:
+        return [work(job) for job in jobs]
+    from concurrent.futures import ThreadPoolExecutor  # imported by the first parallel call, not at cold start
+
+    with ThreadPoolExecutor(max_workers=min(PARALLELISM, len(jobs))) as pool:
+        return list(pool.map(work, jobs))
+
+
 class Unprocessed(Exception):
-    """BatchGetItem kept keys unprocessed through every attempt."""
+    """A batch call kept keys or items unprocessed through every attempt."""
 
 
 def batch_get_once(
@@ -87,23 +135,23 @@ def batch_get_once(
     base: float,
     cap: float,
     projection: tuple[str, dict[str, str]] | None = None,
-    on_response: Callable[[dict[str, Any], int], None] | None = None,
+    meter: Meter | None = None,
 ) -> list[dict[str, Any]]:
     """One BatchGetItem of at most 100 raw keys, unprocessed keys retried with jittered back-off: the raw items
-    found (missing ones are absent). `on_response(response, items)` sees every round trip (metering);
+    found (missing ones are absent). With a `meter`, every round trip's consumed capacity is recorded on it;
     Unprocessed when DynamoDB keeps refusing."""
     table = table_name()
     spec: dict[str, Any] = {"Keys": keys, "ConsistentRead": consistent}
     if projection is not None:
         spec.update(ProjectionExpression=projection[0], ExpressionAttributeNames=projection[1])
     request: dict[str, Any] = {table: spec}
-    extra: dict[str, Any] = {"ReturnConsumedCapacity": "TOTAL"} if on_response is not None else {}
+    extra: dict[str, Any] = {"ReturnConsumedCapacity": "TOTAL"} if meter is not None else {}
     found: list[dict[str, Any]] = []
     for attempt in range(attempts):
         response = client().batch_get_item(RequestItems=request, **extra)
         items = response.get("Responses", {}).get(table, [])
-        if on_response is not None:
-            on_response(response, len(items))
+        if meter is not None:
+            meter.record("BatchGetItem", response, read=len(items))
         found.extend(items)
         request = response.get("UnprocessedKeys") or {}
         if not request:
@@ -132,6 +180,27 @@ def batch_get_raw(keys: Iterable[dict[str, str]], *, consistent: bool = True) ->
     return found
 
 
+def batch_write(items: Sequence[dict[str, Any]], meter: Meter, *, attempts: int, base: float, cap: float) -> None:
+    """PutRequests of raw items, 25 a BatchWriteItem, calls in parallel, unprocessed items retried with jittered
+    back-off; Unprocessed when DynamoDB keeps refusing."""
+    table = table_name()
+    dynamodb = client()
+
+    def write(chunk: Sequence[dict[str, Any]]) -> None:
+        requests = [{"PutRequest": {"Item": item}} for item in chunk]
+        for attempt in range(attempts):
+            response = dynamodb.batch_write_item(RequestItems={table: requests}, ReturnConsumedCapacity="TOTAL")
+            left = (response.get("UnprocessedItems") or {}).get(table, [])
+            meter.record("BatchWriteItem", response, written=len(requests) - len(left))
+            if not left:
+                return
+            requests = left
+            backoff(attempt, base=base, cap=cap)
+        raise Unprocessed(f"{len(requests)} items stayed unprocessed")
+
+    parallel(write, [items[start:start + BATCH_WRITE_LIMIT] for start in range(0, len(items), BATCH_WRITE_LIMIT)])
+
+
 def query_pages(request: dict[str, Any], *, metered: bool = False) -> Iterator[dict[str, Any]]:
     """Every response of a query, page after page (the caller stops early by not asking for more)."""
     params = {"TableName": table_name(), **request}
@@ -144,3 +213,11 @@ def query_pages(request: dict[str, Any], *, metered: bool = False) -> Iterator[d
         if not last:
             return
         params["ExclusiveStartKey"] = last
+
+
+def query_items(request: dict[str, Any], meter: Meter) -> Iterator[dict[str, Any]]:
+    """Every item of a query, page after page, each page's consumed capacity recorded on `meter`."""
+    for response in query_pages(request, metered=True):
+        items = response.get("Items", [])
+        meter.record("Query", response, read=len(items))
+        yield from items

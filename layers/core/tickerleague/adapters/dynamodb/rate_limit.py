@@ -17,7 +17,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from tickerleague.adapters.dynamodb.entries import client, to_attribute_map
+from tickerleague.adapters.dynamodb.plumbing import client, to_attribute_map
 from tickerleague.config import settings
 from tickerleague.domain.rate_limit import Bucket, Decision, admitted, decide, highest_admissible_tat
 

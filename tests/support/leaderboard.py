@@ -14,6 +14,7 @@ from typing import Any
 
 from tickerleague.adapters.dynamodb import contests as contests_repo
 from tickerleague.adapters.dynamodb import entries as entries_table
+from tickerleague.adapters.dynamodb import plumbing
 from tickerleague.adapters.dynamodb import quotes as quotes_repo
 from tickerleague.clock import iso_ms
 from tickerleague.config import settings
@@ -101,11 +102,11 @@ def entry_item(
 
 
 def put_entries(entries: Sequence[Entry]) -> None:
-    client = entries_table.client()
+    client = plumbing.client()
     table = settings().table_name
     for start in range(0, len(entries), 25):
         requests: list[dict[str, Any]] = [
-            {"PutRequest": {"Item": entries_table.to_attribute_map(entries_table.entry_to_item(entry))}}
+            {"PutRequest": {"Item": plumbing.to_attribute_map(entries_table.entry_to_item(entry))}}
             for entry in entries[start : start + 25]
         ]
         while requests:

@@ -104,6 +104,7 @@ class World:
 
     def join(self, contest: Contest, user_id: str, *, status: str = "active") -> Entry:
         from tickerleague.adapters.dynamodb import entries as entries_table
+        from tickerleague.adapters.dynamodb import plumbing
         from tickerleague.clock import iso_ms
         from tickerleague.config import settings
 
@@ -116,8 +117,8 @@ class World:
             joined_at=iso_ms(self.now - timedelta(hours=1)),
             portfolio=Portfolio.fresh(contest.definition.starting_cash),
         )
-        entries_table.client().put_item(
-            TableName=settings().table_name, Item=entries_table.to_attribute_map(entries_table.entry_to_item(entry))
+        plumbing.client().put_item(
+            TableName=settings().table_name, Item=plumbing.to_attribute_map(entries_table.entry_to_item(entry))
         )
         return entry
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "quotes"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "quotes"
 NOW = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)  # 10:30 in New York, market open
 
 
