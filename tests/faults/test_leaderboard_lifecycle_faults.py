@@ -16,8 +16,8 @@ from tests.faults import state
 from tests.support import faults
 from tests.support.events import HttpAnswer, api_event, call
 from tests.support.faults import Injector
-from tests.unit.contests.helpers import World
 from tests.support.leaderboard import START, T0, FixedPrices, entry_item, make_contest, put_entries
+from tests.unit.contests.helpers import World
 
 ENTRIES = 30
 

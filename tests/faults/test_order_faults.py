@@ -16,8 +16,8 @@ from tickerleague.clock import utcnow
 from tests.support import faults
 from tests.support.events import Caller, HttpAnswer, api_event, call
 from tests.support.faults import Injector, assert_retryable
-from tests.unit.contests.helpers import World as People
 from tests.support.trading import World, make_world
+from tests.unit.contests.helpers import World as People
 
 START = Decimal("100000.00")
 PRICE = "187.43"
