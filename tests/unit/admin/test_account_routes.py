@@ -151,7 +151,9 @@ def test_reset_answers_202_for_known_and_unknown_emails_and_mails_a_token_once(c
     assert [message["detail-type"] for message in messages] == ["PasswordResetRequested"]
     detail = messages[0]["detail"]
     assert messages[0]["source"] == "tickerleague.auth"
-    assert set(detail) == {"userId", "resetId", "token", "expiresAt"} and detail["userId"] == crowd.ava.user_id
+    assert set(detail) == {"userId", "resetId", "token", "expiresAt", "metadata"}
+    assert detail["userId"] == crowd.ava.user_id
+    assert set(detail["metadata"]) == {"correlationId"}  # the request's id, nothing else (no secret in metadata)
     token = detail["token"]
 
     import boto3
