@@ -830,7 +830,7 @@ def test_the_call_graph_reaches_through_services_into_adapters() -> None:
     create = reachable("contests.create")
     listing = reachable("contests.list_contests")
     assert ("tickerleague.adapters.stepfunctions", "LifecycleWorkflows") not in create  # create starts no workflow
-    assert ("tickerleague.services.contests", "create_contest") in create
+    assert ("tickerleague.services.contests", "create_contest_once") in create
     assert any(module == "tickerleague.adapters.dynamodb.contests" for module, _ in create)
     assert ("tickerleague.services.contests", "publish_contest") not in listing
     publish = usage("PublishContestFunction")

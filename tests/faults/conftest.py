@@ -35,7 +35,7 @@ def _module_world() -> Iterator[World]:
         import boto3
         from tickerleague.adapters import events, stepfunctions
         from tickerleague.adapters.dynamodb.base import bind_table
-        from tickerleague.adapters.dynamodb.entries import _client
+        from tickerleague.adapters.dynamodb.plumbing import _client
 
         patch.setenv("TABLE_NAME", name)
         patch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
@@ -73,7 +73,7 @@ def _module_world() -> Iterator[World]:
 @pytest.fixture
 def world(_module_world: World) -> Iterator[World]:
     from tickerleague.adapters import events, stepfunctions
-    from tickerleague.adapters.dynamodb.entries import _client
+    from tickerleague.adapters.dynamodb.plumbing import _client
     from tickerleague.config import settings
 
     for cache in (settings, _client, stepfunctions._client, events._client):
