@@ -57,7 +57,10 @@ def test_concurrent_claims_of_one_email_have_one_winner(ddb_table: str) -> None:
         results = list(pool.map(claim, range(8)))
     assert results.count(True) == 1
     winner = f"m-{results.index(True)}"
-    # The winner's own redelivery may claim again; nobody else may, and after `sent` not even the winner.
+    # At most once: the winner's redelivery claims again only after the provider said "not now" (deferred);
+    # nobody else ever may, and after `sent` not even the winner.
+    assert not store.claim(key, winner, "2026-12-01T00:00:01.000Z", 1_800_000_001)
+    store.defer(key, winner)
     assert store.claim(key, winner, "2026-12-01T00:00:01.000Z", 1_800_000_001)
     assert not store.claim(key, "m-late", "2026-12-01T00:00:01.000Z", 1_800_000_001)
     store.mark_sent(key, winner, "2026-12-01T00:00:02.000Z")

@@ -224,10 +224,18 @@ def test_five_concurrent_refunds_make_one_refund_and_one_audit_event(payments_en
     localstripe.pay(localstripe_url, joined.payment.intent_id)
     payments.my_payment(user, contest.contest_id)  # active now
     actor = payments.RefundActor(new_ulid(), "req", "127.0.0.1")
+    from tickerleague.errors import ServiceUnavailable
+
+    def refund(_: int) -> Any:
+        try:
+            return payments.refund_entry(actor, contest.contest_id, joined.entry.entry_id, "duplicate charge")
+        except ServiceUnavailable as in_progress:  # another request holds the refund's claim: retryable, never done
+            return in_progress
+
     with ThreadPoolExecutor(max_workers=5) as pool:
-        answers = list(pool.map(lambda _: payments.refund_entry(actor, contest.contest_id, joined.entry.entry_id,
-                                                                "duplicate charge"), range(5)))
-    assert {answer.status for answer in answers} == {"refunded"}
+        answers = list(pool.map(refund, range(5)))
+    done = [answer for answer in answers if not isinstance(answer, ServiceUnavailable)]
+    assert done and {answer.status for answer in done} == {"refunded"}
     assert len(localstripe.refunds(localstripe_url, joined.payment.intent_id)) == 1
     audit = client().query(TableName=settings().table_name, IndexName="GSI1",
                            KeyConditionExpression="GSI1PK = :pk",

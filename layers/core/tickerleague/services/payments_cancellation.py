@@ -74,7 +74,7 @@ def _settle_entry(item: dict[str, Any], now: datetime) -> bool:
     record = store.record_from_item(item)
     if record is not None and record.entry_status == "refunded" and record.refund_id is None \
             and record.refund_claimed_at is not None:
-        return _finish_claimed_refund(record, now)  # claimed, but the Stripe refund was never recorded
+        return _refund_on_a_later_pass(record, now)  # claimed, but the Stripe refund was never recorded
     if record is None or record.entry_status in ("refunded", "cancelled"):
         return True
     if record.entry_status == "pending_payment" and record.intent_id is not None:
@@ -86,15 +86,15 @@ def _settle_entry(item: dict[str, Any], now: datetime) -> bool:
         payments.apply_intent(intent, now=now)
         return False
     if record.payment_status in PAID or record.payment_status == PaymentStatus.SUCCEEDED:
-        payments.refund_entry(SYSTEM_ACTOR, record.contest_id, record.entry_id, REASON, now, source="cancel")
-        return False
+        return _refund_on_a_later_pass(record, now)
     if record.entry_status == "pending_payment":  # no PaymentIntent was ever attached: nothing to cancel at Stripe
         return payments.expire_without_intent(record, now)
     return True
 
 
-def _finish_claimed_refund(record: PaymentRecord, now: datetime) -> bool:
-    """Not final: the refund is finished once its claim is stale (by `refund_entry`), so a later pass sees it."""
+def _refund_on_a_later_pass(record: PaymentRecord, now: datetime) -> bool:
+    """Not final: refund it (or finish a claimed refund once its claim is stale, by `refund_entry`); a later pass sees
+    the result. A refund another pass or request claimed moments ago answers ServiceUnavailable: the next pass."""
     try:
         payments.refund_entry(SYSTEM_ACTOR, record.contest_id, record.entry_id, REASON, now, source="cancel")
     except ServiceUnavailable:  # claimed moments ago (or Stripe is down): the next pass tries again
