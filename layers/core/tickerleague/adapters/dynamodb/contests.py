@@ -30,7 +30,6 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import TransactWriteError, UpdateError
 
-from tickerleague.adapters.dynamodb import entries as entries_table
 from tickerleague.adapters.dynamodb import plumbing
 from tickerleague.adapters.dynamodb.audit import AuditItem
 from tickerleague.adapters.dynamodb.base import BaseItem, DecimalAttribute, bind_table, failed_items, transaction
@@ -490,20 +489,20 @@ def join_transaction(contest_id: str, entry_item: dict[str, Any], marker_item: d
     pk, sk = ContestItem.key(contest_id)
     values = {**values, ":one": {"N": "1"}}
     items = [
-        {"Put": {"TableName": table, "Item": entries_table.to_attribute_map(entry_item),
+        {"Put": {"TableName": table, "Item": plumbing.to_attribute_map(entry_item),
                  "ConditionExpression": "attribute_not_exists(PK)", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
         {"Update": {"TableName": table, "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
                     "UpdateExpression": "ADD #count :one", "ConditionExpression": condition,
                     "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
-        {"Put": {"TableName": table, "Item": entries_table.to_attribute_map(marker_item),
+        {"Put": {"TableName": table, "Item": plumbing.to_attribute_map(marker_item),
                  "ConditionExpression": "attribute_not_exists(PK)"}},
     ]
     # A paid join also puts its seat hold (adapters/dynamodb/payments.py), new keys that cannot collide.
-    items += [{"Put": {"TableName": table, "Item": entries_table.to_attribute_map(extra),
+    items += [{"Put": {"TableName": table, "Item": plumbing.to_attribute_map(extra),
                        "ConditionExpression": "attribute_not_exists(PK)"}} for extra in extra_items]
     sent_keys = [entry_item["PK"], pk, marker_item["PK"], *(extra["PK"] for extra in extra_items)]
-    client = entries_table.client()
+    client = plumbing.client()
     for attempt in range(TRANSACTION_ATTEMPTS):
         try:
             client.transact_write_items(TransactItems=items)
@@ -527,9 +526,9 @@ def _join_failure(reasons: list[dict[str, Any]], sent_keys: list[str]) -> JoinRe
         failed[key.split("#", 1)[0]] = item
     if "ENTRY" in failed:
         stored = failed["ENTRY"]
-        return JoinResult("duplicate", entries_table.from_attribute_map(stored) if stored else None)
+        return JoinResult("duplicate", plumbing.from_attribute_map(stored) if stored else None)
     if "CONTEST" in failed:
-        stored = entries_table.from_attribute_map(failed["CONTEST"]) if failed["CONTEST"] else {}
+        stored = plumbing.from_attribute_map(failed["CONTEST"]) if failed["CONTEST"] else {}
         if not stored:
             return JoinResult("missing")
         status = stored.get("status")

@@ -28,12 +28,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tickerleague.adapters.dynamodb import plumbing
-
-# Until adapters/dynamodb/orders.py and adapters/dynamodb/notifications.py read batches through `plumbing` itself
-# (both are being changed on other branches), they find `batch_get_raw` here.
 from tickerleague.adapters.dynamodb.plumbing import (
     Meter,
-    batch_get_raw,  # noqa: F401
     client,
     from_attribute_map,
     to_attribute_map,

@@ -18,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from tickerleague.adapters.dynamodb import entries as entries_table
+from tickerleague.adapters.dynamodb import plumbing
 from tickerleague.config import settings
 from tickerleague.domain.notifications import Addressee, Kind, contest_reminders
 
@@ -32,7 +33,7 @@ def marker_key(user_id: str, kind: Kind, subject: str) -> dict[str, str]:
 
 
 def _client() -> Any:
-    return entries_table.client()
+    return plumbing.client()
 
 
 def _table() -> str:
@@ -113,7 +114,7 @@ def release(key: dict[str, str], claim_id: str) -> None:
 def get_marker(key: dict[str, str]) -> dict[str, Any] | None:
     raw = _client().get_item(TableName=_table(), Key={"PK": {"S": key["PK"]}, "SK": {"S": key["SK"]}},
                              ConsistentRead=True).get("Item")
-    return entries_table.from_attribute_map(raw) if raw else None
+    return plumbing.from_attribute_map(raw) if raw else None
 
 
 # ---------------------------------------------------------------------------------------------------- reads
@@ -123,7 +124,7 @@ def addressees(user_ids: list[str]) -> dict[str, Addressee]:
     from tickerleague.adapters.dynamodb.users import UserItem
 
     keys = [dict(zip(("PK", "SK"), UserItem.key(user_id), strict=True)) for user_id in user_ids]
-    found = entries_table.batch_get_raw(keys, consistent=False)
+    found = plumbing.batch_get_raw(keys, consistent=False)
     people: dict[str, Addressee] = {}
     for raw in found.values():
         user = UserItem.from_raw_data(raw)

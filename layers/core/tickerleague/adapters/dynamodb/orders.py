@@ -151,8 +151,8 @@ _client = plumbing.client
 
 # ---------------------------------------------------------------------------------------------------- reads
 def batch_get(keys: Sequence[dict[str, str]]) -> dict[str, dict[str, Any]]:
-    """Consistent reads of any number of keys (see `entries.batch_get_raw`): deserialized items by "PK|SK"."""
-    return {name: entries_table.from_attribute_map(raw) for name, raw in entries_table.batch_get_raw(keys).items()}
+    """Consistent reads of any number of keys (see `plumbing.batch_get_raw`): deserialized items by "PK|SK"."""
+    return {name: plumbing.from_attribute_map(raw) for name, raw in plumbing.batch_get_raw(keys).items()}
 
 
 def load_placement(contest_id: str, user_id: str, symbol: str | None, marker: OrderMarker | None, *,
@@ -170,17 +170,17 @@ def load_placement(contest_id: str, user_id: str, symbol: str | None, marker: Or
         keys.append(quote_key(symbol))
     if marker_key:
         keys.append(marker_key)
-    raw = entries_table.batch_get_raw(keys)
+    raw = plumbing.batch_get_raw(keys)
     contest_raw = raw.get(plumbing.item_name(contest_key))
     entry_raw = raw.get(plumbing.item_name(entry_key))
     quote_raw = raw.get(plumbing.item_name(quote_key(symbol))) if symbol else None
     marker_raw = raw.get(plumbing.item_name(marker_key)) if marker_key else None
-    stored = entries_table.from_attribute_map(marker_raw) if marker_raw else {}
+    stored = plumbing.from_attribute_map(marker_raw) if marker_raw else {}
     if stored and not _live_marker(stored, now):
         stored = {}
     return PlacementSnapshot(
         contest=contests_table.contest_from_raw(contest_raw) if contest_raw else None,
-        entry=entries_table.entry_from_item(entries_table.from_attribute_map(entry_raw)) if entry_raw else None,
+        entry=entries_table.entry_from_item(plumbing.from_attribute_map(entry_raw)) if entry_raw else None,
         quote=quote_from_raw(quote_raw) if quote_raw else None,
         original_order_id=stored.get("orderId"), original_order_hash=stored.get("orderHash"),
     )
@@ -197,9 +197,9 @@ def get_entry(contest_id: str, user_id: str) -> Entry | None:
 
 def get_order(contest_id: str, user_id: str, order_id: str) -> Order | None:
     response = _client().get_item(TableName=_table(), ConsistentRead=True,
-                                  Key=entries_table.to_attribute_map(order_key(contest_id, user_id, order_id)))
+                                  Key=plumbing.to_attribute_map(order_key(contest_id, user_id, order_id)))
     raw = response.get("Item")
-    return order_from_item(entries_table.from_attribute_map(raw)) if raw else None
+    return order_from_item(plumbing.from_attribute_map(raw)) if raw else None
 
 
 def latest_quotes(symbols: Sequence[str]) -> dict[str, Quote]:
@@ -215,7 +215,7 @@ def _query(**kwargs: Any) -> Iterator[dict[str, Any]]:
     """Every item of a query, page after page, deserialized."""
     for response in plumbing.query_pages(kwargs):
         for raw in response.get("Items", []):
-            yield entries_table.from_attribute_map(raw)
+            yield plumbing.from_attribute_map(raw)
 
 
 def list_orders(contest_id: str, user_id: str, *, status: str | None, limit: int,
@@ -236,21 +236,21 @@ def list_orders(contest_id: str, user_id: str, *, status: str | None, limit: int
         params["ExpressionAttributeNames"] = {"#status": "status"}
         params["ExpressionAttributeValues"][":status"] = {"S": status}
     if start:
-        params["ExclusiveStartKey"] = entries_table.to_attribute_map(start)
+        params["ExclusiveStartKey"] = plumbing.to_attribute_map(start)
     orders: list[Order] = []
     last: dict[str, Any] | None = None
     for _page, response in zip(range(5), plumbing.query_pages(params), strict=False):
         items = response.get("Items", [])
         last = response.get("LastEvaluatedKey")
         for index, raw in enumerate(items):
-            orders.append(order_from_item(entries_table.from_attribute_map(raw)))
+            orders.append(order_from_item(plumbing.from_attribute_map(raw)))
             if len(orders) == limit:
                 more = index + 1 < len(items) or last is not None
                 return orders, _order_position(orders[-1]) if more else None
         if not last:
             return orders, None
     # Five pages scanned without filling the page: go on from where the scan stopped.
-    return orders, {name: str(value) for name, value in entries_table.from_attribute_map(last or {}).items()}
+    return orders, {name: str(value) for name, value in plumbing.from_attribute_map(last or {}).items()}
 
 
 def _order_position(order: Order) -> dict[str, str]:
@@ -305,11 +305,11 @@ def _entry_update(change: PortfolioChange, now: datetime) -> dict[str, Any]:
         values[":active"] = "active"
     conditions.extend(_never_negative(entry.portfolio, change.portfolio, names, values))
     update: dict[str, Any] = {
-        "TableName": _table(), "Key": entries_table.to_attribute_map(entries_table.entry_key(
+        "TableName": _table(), "Key": plumbing.to_attribute_map(entries_table.entry_key(
             entry.contest_id, entry.user_id)),
         "UpdateExpression": "SET " + ", ".join(sets),
         "ConditionExpression": " AND ".join(conditions),
-        "ExpressionAttributeValues": entries_table.to_attribute_map(values),
+        "ExpressionAttributeValues": plumbing.to_attribute_map(values),
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
     if names:
@@ -337,7 +337,7 @@ def _never_negative(before: Portfolio, after: Portfolio, names: dict[str, str],
 
 def _order_put(order: Order, *, new: bool) -> dict[str, Any]:
     put: dict[str, Any] = {
-        "TableName": _table(), "Item": entries_table.to_attribute_map(order_to_item(order)),
+        "TableName": _table(), "Item": plumbing.to_attribute_map(order_to_item(order)),
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
     if new:
@@ -361,7 +361,7 @@ def _marker_put(order: Order, marker: OrderMarker, now: datetime) -> dict[str, A
         item["expiresAt"] = epoch + settings().idempotency_ttl_seconds
         put["ConditionExpression"] = "attribute_not_exists(PK) OR expiresAt <= :now"
         put["ExpressionAttributeValues"] = {":now": {"N": str(epoch)}}
-    put["Item"] = entries_table.to_attribute_map(item)
+    put["Item"] = plumbing.to_attribute_map(item)
     return {"Put": put}
 
 
@@ -395,19 +395,19 @@ def _cancelled(reasons: list[dict[str, Any]], roles: list[str]) -> CommitResult:
         elif code not in (None, "None", "TransactionConflict"):
             raise ServiceUnavailable(f"The order could not be saved ({code}); try again.")
     if "marker" in failed:
-        stored = entries_table.from_attribute_map(failed["marker"]) if failed["marker"] else {}
+        stored = plumbing.from_attribute_map(failed["marker"]) if failed["marker"] else {}
         return CommitResult(Outcome.DUPLICATE, original_order_id=stored.get("orderId"),
                             original_order_hash=stored.get("orderHash"))
     if "order" in failed:
         stored = failed["order"]
         return CommitResult(Outcome.ORDER_CHANGED,
-                            order=order_from_item(entries_table.from_attribute_map(stored)) if stored else None)
+                            order=order_from_item(plumbing.from_attribute_map(stored)) if stored else None)
     if "entry" in failed:
         stored = failed["entry"]
         if not stored:
             return CommitResult(Outcome.STALE_ENTRY)
         return CommitResult(Outcome.STALE_ENTRY,
-                            entry=entries_table.entry_from_item(entries_table.from_attribute_map(stored)))
+                            entry=entries_table.entry_from_item(plumbing.from_attribute_map(stored)))
     return CommitResult(Outcome.CONFLICT)
 
 
